@@ -1,0 +1,78 @@
+"""Aftercart: create_app() is the only place that wires settings, extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Settings
+from app.extensions import db, migrate
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app. No database, Redis or network is touched here."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    )
+    # Behind Heroku/Fly/nginx the public URL is https; Shopify signatures depend on it.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    _import_models()
+
+    from app.admin import admin_bp
+    from app.health import health_bp
+    from app.notifications.hooks import provider_hooks_bp
+    from app.notifications.links import notification_links_bp
+    from app.shopify.webhooks import webhooks_bp
+    from app.storefront import links_bp, storefront_bp
+
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(storefront_bp)
+    app.register_blueprint(links_bp)
+    app.register_blueprint(notification_links_bp)
+    app.register_blueprint(provider_hooks_bp)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 5,
+        # A dead database must fail the request fast (5xx, Shopify retries), not hang past 5 s.
+        "connect_args": {"connect_timeout": 2},
+    }
+
+
+def _migrations_dir() -> str:
+    import os
+
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def _import_models() -> None:
+    # Every model module, so Alembic and relationships see the whole schema.
+    import app.events  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.orders.models  # noqa: F401
+    import app.shopify.models  # noqa: F401
+    import app.tracking.models  # noqa: F401

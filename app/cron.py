@@ -1,0 +1,33 @@
+"""The periodic jobs, nothing else. The worker command enqueues each once per interval (deduplicated
+across any number of workers by a per-interval job id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.notifications.services import requeue_pending_notifications
+from app.shopify.inbox import purge_processed_payloads, requeue_stranded_webhook_events
+from app.shopify.reconcile import reconcile_all_shops
+from app.subscribers import requeue_undispatched_events
+from app.tracking.monitor import detect_delays
+from app.tracking.polling import poll_carriers
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Any
+    every_seconds: int
+    queue: str = "default"
+
+
+PERIODIC_JOBS: tuple[Periodic, ...] = (
+    Periodic("sweep-webhooks", requeue_stranded_webhook_events, 60, "webhooks"),
+    Periodic("sweep-domain-events", requeue_undispatched_events, 60),
+    Periodic("sweep-notifications", requeue_pending_notifications, 60, "notifications"),
+    Periodic("reconcile-shops", reconcile_all_shops, 300, "bulk"),
+    Periodic("purge-webhook-payloads", purge_processed_payloads, 3600),
+    Periodic("detect-delays", detect_delays, 900),
+    Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
+)

@@ -1,0 +1,98 @@
+"""Declarative base, shared column types, the ShopScoped mixin and dialect-aware upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every dialect (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime()},
+    )
+
+
+class ShopScoped:
+    """Mixin for tenant rows: every one carries shop_id and every query filters on it."""
+
+    @declared_attr
+    def shop_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(BigIntPK, ForeignKey("shops.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+def dialect_insert(session: Session, table: Any):
+    """INSERT construct of the session's dialect, for ON CONFLICT clauses (PostgreSQL and SQLite)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect: {name}")
+
+
+def upsert_newer(
+    session: Session,
+    table: Any,
+    values: dict[str, Any],
+    key_columns: list[str],
+    version_column: str,
+) -> bool:
+    """Insert a row, or update it only when `version_column` is newer than what is stored.
+
+    This is what makes webhook handling order-insensitive: an older payload delivered late
+    can never overwrite a newer one. Returns True when the row was inserted or changed.
+    """
+    stmt = dialect_insert(session, table).values(**values)
+    updates = {c: stmt.excluded[c] for c in values if c not in key_columns}
+    column = table.c[version_column]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=key_columns,
+        set_=updates,
+        where=(column.is_(None)) | (column < stmt.excluded[version_column]),
+    )
+    return wrote_row(session, stmt, table)
+
+
+def wrote_row(session: Session, stmt: Any, table: Any) -> bool:
+    """Execute an INSERT .. ON CONFLICT and tell whether it wrote a row (rowcount is unreliable here)."""
+    return session.execute(stmt.returning(table.c.id)).first() is not None

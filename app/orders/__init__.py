@@ -1,0 +1,1 @@
+"""Orders, fulfilments and (later) line items, customers, shipments and tracking events."""

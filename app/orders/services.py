@@ -1,0 +1,264 @@
+"""Idempotent, order-insensitive upserts of orders and fulfilments from REST-shaped payloads.
+
+Webhooks and reconciliation both land here, so a missed webhook healed by a sync produces
+exactly the row the webhook would have.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
+from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
+from app.orders.status import from_shopify_event_status
+
+
+class PayloadError(ValueError):
+    """A payload we cannot use (missing id, wrong types): permanent, not worth retrying."""
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PayloadError(f"bad timestamp {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _money(payload: dict[str, Any], set_key: str, plain_key: str) -> tuple[Decimal | None, str | None]:
+    money = ((payload.get(set_key) or {}).get("shop_money")) or {}
+    raw = money.get("amount", payload.get(plain_key))
+    if raw is None:
+        return None, money.get("currency_code") or payload.get("currency")
+    try:
+        return Decimal(str(raw)), money.get("currency_code") or payload.get("currency")
+    except InvalidOperation as exc:
+        raise PayloadError(f"bad amount {raw!r}") from exc
+
+
+def _required_id(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise PayloadError(f"payload has no usable {key!r}")
+    return int(value)
+
+
+def _line_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = []
+    for item in payload.get("line_items") or []:
+        price, _ = _money(item, "price_set", "price")
+        items.append(
+            {
+                "id": item.get("id"),
+                "product_id": item.get("product_id"),
+                "variant_id": item.get("variant_id"),
+                "title": item.get("title"),
+                "variant_title": item.get("variant_title"),
+                "sku": item.get("sku"),
+                "quantity": item.get("quantity"),
+                "price": str(price) if price is not None else None,
+            }
+        )
+    return items
+
+
+def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """Map an order payload (webhook REST shape) to the columns we keep."""
+    if not isinstance(payload, dict):
+        raise PayloadError("order payload is not an object")
+    customer = payload.get("customer") or {}
+    shipping = payload.get("shipping_address") or {}
+    total, currency = _money(payload, "current_total_price_set", "total_price")
+    updated_at = parse_timestamp(payload.get("updated_at")) or parse_timestamp(payload.get("created_at"))
+    order_number = payload.get("order_number")
+    return {
+        "shop_id": shop_id,
+        "shopify_order_id": _required_id(payload, "id"),
+        "admin_graphql_api_id": payload.get("admin_graphql_api_id"),
+        "name": payload.get("name") or f"#{order_number}",
+        "order_number": int(order_number) if str(order_number or "").isdigit() else None,
+        "shopify_customer_id": int(customer["id"]) if str(customer.get("id") or "").isdigit() else None,
+        "email": payload.get("email") or payload.get("contact_email") or customer.get("email"),
+        "phone": payload.get("phone") or customer.get("phone"),
+        "customer_first_name": customer.get("first_name"),
+        "customer_locale": payload.get("customer_locale"),
+        "financial_status": payload.get("financial_status"),
+        "fulfillment_status": payload.get("fulfillment_status"),
+        "total_price": total,
+        "currency": currency,
+        "line_items": _line_items(payload),
+        "shipping_country": (shipping.get("country_code") or None),
+        "shipping_province": (shipping.get("province_code") or shipping.get("province") or None),
+        "cancelled_at": parse_timestamp(payload.get("cancelled_at")),
+        "closed_at": parse_timestamp(payload.get("closed_at")),
+        "shopify_created_at": parse_timestamp(payload.get("created_at")),
+        "shopify_updated_at": updated_at,
+        "updated_at": utcnow(),
+    }
+
+
+def fulfillment_values(shop_id: int, payload: dict[str, Any], order_id: int | None = None) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise PayloadError("fulfillment payload is not an object")
+    numbers = payload.get("tracking_numbers") or (
+        [payload["tracking_number"]] if payload.get("tracking_number") else []
+    )
+    urls = payload.get("tracking_urls") or ([payload["tracking_url"]] if payload.get("tracking_url") else [])
+    destination = payload.get("destination") or {}
+    return {
+        "shop_id": shop_id,
+        "shopify_fulfillment_id": _required_id(payload, "id"),
+        "shopify_order_id": order_id if order_id is not None else _required_id(payload, "order_id"),
+        "admin_graphql_api_id": payload.get("admin_graphql_api_id"),
+        "name": payload.get("name"),
+        "status": payload.get("status"),
+        "shipment_status": payload.get("shipment_status"),
+        "tracking_company": payload.get("tracking_company"),
+        "tracking_numbers": [str(n) for n in numbers],
+        "tracking_urls": [str(u) for u in urls],
+        "line_items": [
+            {
+                "id": item.get("id"),
+                "title": item.get("title"),
+                "variant_title": item.get("variant_title"),
+                "quantity": item.get("quantity"),
+            }
+            for item in payload.get("line_items") or []
+        ],
+        "destination_country": destination.get("country_code") or None,
+        "shopify_created_at": parse_timestamp(payload.get("created_at")),
+        "shopify_updated_at": parse_timestamp(payload.get("updated_at")) or parse_timestamp(payload.get("created_at")),
+        "updated_at": utcnow(),
+    }
+
+
+def upsert_order(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
+    """Insert or update an order (and the fulfilments it embeds) unless what we hold is newer.
+
+    Idempotency key: (shop_id, shopify_order_id); `updated_at` decides between versions.
+    Raises PayloadError when the payload cannot be used.
+    """
+    values = order_values(shop_id, payload)
+    changed = upsert_newer(session, Order.__table__, values, ["shop_id", "shopify_order_id"], "shopify_updated_at")
+    for fulfillment in payload.get("fulfillments") or []:
+        upsert_fulfillment(session, shop_id, fulfillment, order_id=values["shopify_order_id"])
+    if payload.get("customer"):
+        upsert_customer(session, shop_id, payload["customer"], fallback_locale=payload.get("customer_locale"))
+    return changed
+
+
+def upsert_customer(
+    session: Session, shop_id: int, payload: dict[str, Any], fallback_locale: str | None = None
+) -> bool:
+    """Keep the customer's greeting name, contact and language. Key: (shop_id, shopify_customer_id)."""
+    if not str(payload.get("id") or "").isdigit():
+        return False
+    values = {
+        "shop_id": shop_id,
+        "shopify_customer_id": int(payload["id"]),
+        "first_name": payload.get("first_name"),
+        "email": payload.get("email"),
+        "phone": payload.get("phone"),
+        "locale": payload.get("locale") or fallback_locale,
+        "orders_count": payload.get("orders_count"),
+        "shopify_updated_at": parse_timestamp(payload.get("updated_at")) or utcnow(),
+        "updated_at": utcnow(),
+    }
+    return upsert_newer(session, Customer.__table__, values, ["shop_id", "shopify_customer_id"], "shopify_updated_at")
+
+
+def upsert_tracking_event(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
+    """Store a fulfillment_events/create payload once. Key: (shop_id, "shopify", event id).
+
+    Unknown statuses are kept verbatim in raw_status with a NULL normalised status.
+    Raises PayloadError.
+    """
+    if not isinstance(payload, dict):
+        raise PayloadError("fulfillment event payload is not an object")
+    event_id = _required_id(payload, "id")
+    happened_at = parse_timestamp(payload.get("happened_at")) or parse_timestamp(payload.get("created_at"))
+    if happened_at is None:
+        raise PayloadError("fulfillment event has no happened_at")
+    raw_status = payload.get("status")
+    status = from_shopify_event_status(raw_status)
+    order_id = payload.get("order_id")
+    stmt = (
+        dialect_insert(session, TrackingEvent.__table__)
+        .values(
+            shop_id=shop_id,
+            shopify_fulfillment_id=_required_id(payload, "fulfillment_id"),
+            shopify_order_id=int(order_id) if str(order_id or "").isdigit() else None,
+            source="shopify",
+            external_id=str(event_id),
+            status=status.value if status else None,
+            raw_status=str(raw_status)[:120] if raw_status else None,
+            message=payload.get("message"),
+            city=payload.get("city"),
+            province=payload.get("province"),
+            country=payload.get("country"),
+            happened_at=happened_at,
+            estimated_delivery_at=parse_timestamp(payload.get("estimated_delivery_at")),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "source", "external_id"])
+    )
+    return wrote_row(session, stmt, stmt.table)
+
+
+def upsert_refund(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
+    """Store a refunds/create payload once (refunds are immutable). Key: (shop_id, shopify_refund_id)."""
+    if not isinstance(payload, dict):
+        raise PayloadError("refund payload is not an object")
+    amount = Decimal("0")
+    currency = None
+    for transaction in payload.get("transactions") or []:
+        if transaction.get("kind") == "refund" and transaction.get("status") in (None, "success"):
+            try:
+                amount += Decimal(str(transaction.get("amount") or "0"))
+            except InvalidOperation as exc:
+                raise PayloadError(f"bad refund amount {transaction.get('amount')!r}") from exc
+            currency = currency or transaction.get("currency")
+    refund_return = payload.get("return") or {}
+    stmt = (
+        dialect_insert(session, Refund.__table__)
+        .values(
+            shop_id=shop_id,
+            shopify_refund_id=_required_id(payload, "id"),
+            shopify_order_id=_required_id(payload, "order_id"),
+            amount=amount,
+            currency=currency,
+            note=payload.get("note"),
+            line_items=[
+                {"line_item_id": item.get("line_item_id"), "quantity": item.get("quantity")}
+                for item in payload.get("refund_line_items") or []
+            ],
+            shopify_return_id=int(refund_return["id"]) if str(refund_return.get("id") or "").isdigit() else None,
+            refunded_at=parse_timestamp(payload.get("processed_at")) or parse_timestamp(payload.get("created_at")),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "shopify_refund_id"])
+    )
+    return wrote_row(session, stmt, stmt.table)
+
+
+def upsert_fulfillment(session: Session, shop_id: int, payload: dict[str, Any], order_id: int | None = None) -> bool:
+    """Insert or update a fulfilment unless what we hold is newer. It may arrive before its order.
+
+    Idempotency key: (shop_id, shopify_fulfillment_id). Raises PayloadError.
+    """
+    values = fulfillment_values(shop_id, payload, order_id)
+    return upsert_newer(
+        session,
+        Fulfillment.__table__,
+        values,
+        ["shop_id", "shopify_fulfillment_id"],
+        "shopify_updated_at",
+    )

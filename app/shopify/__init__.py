@@ -1,0 +1,1 @@
+"""Shopify platform plumbing: signatures, authentication, webhook intake, the GraphQL client, compliance."""

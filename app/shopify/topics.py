@@ -1,0 +1,38 @@
+"""The one topic -> handler map. tests/shopify/test_topics.py keeps it equal to shopify.app.toml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.orders.handlers import (
+    on_fulfillment_changed,
+    on_fulfillment_event_created,
+    on_order_changed,
+    on_refund_created,
+)
+from app.shopify.compliance import on_customers_data_request, on_customers_redact, on_shop_redact
+from app.shopify.lifecycle import on_app_scopes_update, on_app_uninstalled
+from app.shopify.models import Shop
+
+Handler = Callable[[Shop, dict[str, Any]], None]
+
+HANDLERS: dict[str, Handler] = {
+    "app/uninstalled": on_app_uninstalled,
+    "app/scopes_update": on_app_scopes_update,
+    "orders/create": on_order_changed,
+    "orders/updated": on_order_changed,
+    "orders/cancelled": on_order_changed,
+    "fulfillments/create": on_fulfillment_changed,
+    "fulfillments/update": on_fulfillment_changed,
+    "fulfillment_events/create": on_fulfillment_event_created,
+    "refunds/create": on_refund_created,
+}
+
+COMPLIANCE_HANDLERS: dict[str, Handler] = {
+    "customers/data_request": on_customers_data_request,
+    "customers/redact": on_customers_redact,
+    "shop/redact": on_shop_redact,
+}
+
+ALL_HANDLERS: dict[str, Handler] = {**HANDLERS, **COMPLIANCE_HANDLERS}

@@ -1,0 +1,1 @@
+"""Local HTTP servers that speak outside services' wire formats, for tests."""

@@ -1,0 +1,42 @@
+"""Periodic jobs are enqueued once per interval however many workers run; dead jobs are swept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from app.cron import PERIODIC_JOBS
+from app.db import utcnow
+from app.extensions import db
+from app.jobs import QUEUES
+from app.shopify.inbox import requeue_stranded_webhook_events
+from app.shopify.models import WebhookEvent
+from app.worker import enqueue_due_periodic_jobs
+from tests.conftest import load_fixture
+
+
+def test_periodic_jobs_are_enqueued_once_per_interval(ctx, redis_conn):
+    now = 1_800_000_000.0
+    for _ in range(3):  # three workers ticking at the same moment
+        enqueue_due_periodic_jobs(now)
+    queued = {q: Queue(q, connection=redis_conn).job_ids for q in QUEUES}
+    assert sum(len(ids) for ids in queued.values()) == len(PERIODIC_JOBS)
+    enqueue_due_periodic_jobs(now + 3600 + 1)  # next interval for every job
+    assert sum(len(Queue(q, connection=redis_conn)) for q in queued) == 2 * len(PERIODIC_JOBS)
+
+
+def test_event_whose_job_died_is_requeued_by_the_sweeper(ctx, post_webhook, redis_conn):
+    post_webhook("orders/create", load_fixture("orders_create.json"))
+    queue = Queue("webhooks", connection=redis_conn)
+    [job] = queue.jobs
+    # A worker killed mid-job leaves it failed in RQ while our row still says `received`.
+    job.delete()
+    db.session.execute(WebhookEvent.__table__.update().values(received_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    assert requeue_stranded_webhook_events() == 1
+    SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    db.session.expire_all()
+    assert db.session.execute(select(WebhookEvent.status)).scalar_one() == "processed"
+    assert requeue_stranded_webhook_events() == 0
