@@ -1,0 +1,1 @@
+"""Shipment tracking: carriers, delivery estimates, delay and stall detection."""

@@ -1,0 +1,177 @@
+"""Read-only: find an order for a shopper, and build the tracking view (the JSON the page and widget use)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.i18n import format_day_range, format_moment, t
+from app.orders.models import Fulfillment, Order, TrackingEvent
+from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
+from app.tracking.services import display_state, shop_context, unshipped_quantities
+
+ORDER_REF = re.compile(r"\A#?\s*(\d{1,12})\Z")
+
+
+def parse_order_ref(raw: str | None) -> int | None:
+    """`#1001`, `1001` and ` 1001 ` all mean order number 1001."""
+    match = ORDER_REF.match((raw or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def _phone_digits(value: str | None) -> str:
+    digits = re.sub(r"\D", "", value or "")
+    # Compare national numbers: +66 81 234 5678 and 081-234-5678 are the same phone.
+    return digits[-9:] if len(digits) >= 9 else digits
+
+
+def find_order_for_shopper(
+    session: Session, shop_id: int, order_ref: str | None, email: str | None, phone: str | None
+) -> Order | None:
+    """The order when number AND (email or phone) match; None otherwise, without saying which part failed."""
+    number = parse_order_ref(order_ref)
+    email = (email or "").strip().lower()
+    phone_key = _phone_digits(phone)
+    if number is None or not (email or len(phone_key) >= 8):
+        return None
+    candidates = session.execute(
+        select(Order).where(Order.shop_id == shop_id, Order.order_number == number).limit(5)
+    ).scalars()
+    for order in candidates:
+        if email and order.email and order.email.strip().lower() == email:
+            return order
+        if phone_key and len(phone_key) >= 8 and _phone_digits(order.phone) == phone_key:
+            return order
+    return None
+
+
+def find_order_by_id(session: Session, shop_id: int, order_id: int) -> Order | None:
+    return session.execute(select(Order).where(Order.id == order_id, Order.shop_id == shop_id)).scalar_one_or_none()
+
+
+def _items(line_items: list[dict[str, Any]] | None, quantities: dict[int, int] | None = None) -> list[dict[str, Any]]:
+    result = []
+    for item in line_items or []:
+        quantity = item.get("quantity")
+        if quantities is not None:
+            quantity = quantities.get(item.get("id"), 0)
+            if not quantity:
+                continue
+        result.append(
+            {
+                "title": item.get("title"),
+                "variant_title": item.get("variant_title"),
+                "quantity": quantity,
+                "image_url": item.get("image_url"),
+            }
+        )
+    return result
+
+
+def _status_block(status: Status, locale: str) -> dict[str, str]:
+    return {
+        "status": status.value,
+        "status_label": t(locale, f"status.{status.value}"),
+        "status_explanation": t(locale, f"status.{status.value}.explain"),
+    }
+
+
+def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | None = None) -> dict[str, Any]:
+    """Everything the shopper may see about one order, localised, in their time zone."""
+    tz = tz or shop_context(session, order.shop_id).tz
+    fulfillments = list(
+        session.execute(
+            select(Fulfillment)
+            .where(Fulfillment.shop_id == order.shop_id, Fulfillment.shopify_order_id == order.shopify_order_id)
+            .order_by(Fulfillment.shopify_created_at, Fulfillment.id)
+        ).scalars()
+    )
+    live = [f for f in fulfillments if f.shipment_state != Status.CANCELLED] or fulfillments
+    events_by_fulfillment: dict[int, list[TrackingEvent]] = {}
+    if live:
+        rows = session.execute(
+            select(TrackingEvent)
+            .where(
+                TrackingEvent.shop_id == order.shop_id,
+                TrackingEvent.shopify_fulfillment_id.in_([f.shopify_fulfillment_id for f in live]),
+            )
+            .order_by(TrackingEvent.happened_at.desc(), TrackingEvent.id.desc())
+        ).scalars()
+        for event in rows:
+            events_by_fulfillment.setdefault(event.shopify_fulfillment_id, []).append(event)
+
+    shipments = []
+    for fulfillment in live:
+        state = display_state(fulfillment)
+        estimate = None
+        if fulfillment.estimate_from and fulfillment.estimate_to and state not in (Status.DELIVERED, Status.CANCELLED):
+            estimate = {
+                "label": format_day_range(fulfillment.estimate_from, fulfillment.estimate_to, locale),
+                "from": fulfillment.estimate_from.isoformat(),
+                "to": fulfillment.estimate_to.isoformat(),
+                "source": fulfillment.estimate_source,
+                "source_label": t(locale, f"track.estimate.{fulfillment.estimate_source}"),
+            }
+        numbers = fulfillment.tracking_numbers or []
+        shipments.append(
+            {
+                "name": fulfillment.name,
+                **_status_block(state, locale),
+                "step_index": step_index(state),
+                "is_problem": state in PROBLEM_STATES,
+                "carrier": {
+                    "name": fulfillment.carrier_name or fulfillment.tracking_company,
+                    "tracking_number": numbers[0] if numbers else None,
+                    "tracking_url": fulfillment.tracking_url,
+                },
+                "estimate": estimate,
+                "delivered_at": _moment(fulfillment.delivered_at, locale, tz),
+                "items": _items(fulfillment.line_items),
+                "events": [
+                    _event(e, locale, tz) for e in events_by_fulfillment.get(fulfillment.shopify_fulfillment_id, [])
+                ],
+            }
+        )
+    order_state = Status(order.status or Status.ORDERED)
+    return {
+        "order": {
+            "name": order.name,
+            **_status_block(order_state, locale),
+            "placed_at": order.shopify_created_at.astimezone(tz).isoformat() if order.shopify_created_at else None,
+            "placed_at_display": _moment(order.shopify_created_at, locale, tz),
+            "items": _items(order.line_items),
+        },
+        "steps": [{"key": s.value, "label": t(locale, f"status.{s.value}")} for s in STEPS],
+        "shipments": shipments,
+        "unfulfilled_items": _items(order.line_items, unshipped_quantities(order, fulfillments))
+        if order_state != Status.CANCELLED
+        else [],
+        "recommendations": [],
+        "locale": locale,
+    }
+
+
+def _moment(value: datetime | None, locale: str, tz: ZoneInfo) -> str | None:
+    return format_moment(value, locale, tz) if value else None
+
+
+def _event(event: TrackingEvent, locale: str, tz: ZoneInfo) -> dict[str, Any]:
+    status = Status(event.status) if event.status else None
+    location = ", ".join(part for part in (event.city, event.province, event.country) if part)
+    return {
+        "status": status.value if status else None,
+        "label": t(locale, f"status.{status.value}") if status else (event.raw_status or "").replace("_", " "),
+        "message": event.message,
+        "location": location or None,
+        "happened_at": event.happened_at.astimezone(tz).isoformat(),
+        "happened_at_display": format_moment(event.happened_at, locale, tz),
+    }
+
+
+def count_orders(session: Session, shop_id: int) -> int:
+    return session.execute(select(func.count()).where(Order.shop_id == shop_id)).scalar_one()

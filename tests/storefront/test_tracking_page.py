@@ -1,0 +1,225 @@
+"""The tracking page and JSON behind Shopify's app proxy: signature, lookup, privacy, branding, languages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.orders.models import Order
+from app.shopify.models import Shop
+from app.storefront.links import make_track_token
+from app.tracking.models import TrackingSettings
+from tests.conftest import OTHER_SHOP, SHOP
+from tests.tracking.test_timeline import T0, order_payload, split_order_deliveries
+
+
+def signed_query(params: dict, secret: str = "test-secret", shop: str = SHOP, timestamp: int | None = None) -> str:
+    """The query string Shopify's app proxy sends: our params plus shop, path_prefix, timestamp, signature."""
+    full = {
+        **params,
+        "shop": shop,
+        "logged_in_customer_id": "",
+        "path_prefix": "/apps/aftercart",
+        "timestamp": str(timestamp or int(time.time())),
+    }
+    message = "".join(f"{k}={v}" for k, v in sorted(full.items()))
+    full["signature"] = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return urlencode(full)
+
+
+@pytest.fixture()
+def split_order(ctx, post_webhook, run_jobs):
+    for topic, payload in split_order_deliveries():
+        post_webhook(topic, payload)
+    run_jobs()
+    shop = db.session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
+    shop.iana_timezone = "Asia/Bangkok"
+    shop.is_installed = True
+    db.session.commit()
+    return shop
+
+
+def test_known_proxy_signature_vector_is_accepted_by_our_verifier():
+    # Shopify's documented example (SHOPIFY-FACTS §2.3): secret "hush" gives this digest.
+    message = (
+        "extra=1,2logged_in_customer_id=1path_prefix=/apps/awesome_reviews"
+        "shop=shop-name.myshopify.comtimestamp=1317327555"
+    )
+    digest = hmac.new(b"hush", message.encode(), hashlib.sha256).hexdigest()
+    assert digest == "4c68c8624d737112c91818c11017d24d334b524cb5c2b8ba08daa056f7395ddb"
+
+
+def test_json_lookup_by_number_and_email(client, split_order):
+    for ref in ("1001", "#1001", " #1001 "):
+        response = client.get("/proxy/api/track?" + signed_query({"order": ref, "email": "JON@example.com"}))
+        assert response.status_code == 200, ref
+    body = response.json
+    assert body["order"]["name"] == "#1001"
+    assert body["order"]["status"] == "in_transit"
+    assert [s["status"] for s in body["shipments"]] == ["delivered", "in_transit"]
+    second = body["shipments"][1]
+    assert second["estimate"]["label"] and second["estimate"]["source"] == "default"
+    assert second["carrier"]["tracking_url"].startswith("https://")
+    assert second["events"][0]["label"] == "some new carrier status"  # unknown status shown verbatim
+    assert body["shipments"][0]["events"][0]["happened_at"].endswith("+07:00")  # shop's time zone
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_lookup_by_phone_in_any_format(client, split_order, post_webhook, run_jobs):
+    post_webhook("orders/updated", order_payload(T0 + timedelta(days=3), phone="+66812345678"))
+    run_jobs()
+    for phone in ("081-234-5678", "+66 81 234 5678"):
+        query = signed_query({"order": "1001", "phone": phone})
+        assert client.get("/proxy/api/track?" + query).status_code == 200, phone
+
+
+def test_wrong_combinations_all_say_not_found_the_same_way(client, split_order):
+    answers = []
+    for params in (
+        {"order": "1001", "email": "eve@example.com"},
+        {"order": "9999", "email": "jon@example.com"},
+        {"order": "1001", "phone": "0899999999"},
+    ):
+        response = client.get("/proxy/api/track?" + signed_query(params))
+        answers.append((response.status_code, response.json))
+    assert all(a == answers[0] for a in answers)
+    assert answers[0][0] == 404 and answers[0][1]["error"] == "not_found"
+
+
+def test_missing_second_factor_is_a_400_with_a_reason(client, split_order):
+    response = client.get("/proxy/api/track?" + signed_query({"order": "1001"}))
+    assert response.status_code == 400 and response.json["message"]
+
+
+def test_forged_stale_or_repeated_signatures_are_refused(client, split_order):
+    good = signed_query({"order": "1001", "email": "jon@example.com"})
+    assert client.get("/proxy/api/track?" + good.replace("order=1001", "order=1002")).status_code == 401
+    stale = signed_query({"order": "1001", "email": "jon@example.com"}, timestamp=int(time.time()) - 300)
+    assert client.get("/proxy/api/track?" + stale).status_code == 401
+    forged = signed_query({"order": "1001", "email": "jon@example.com"}, secret="guess")
+    assert client.get("/proxy/api/track?" + forged).status_code == 401
+    assert client.get("/proxy/api/track?" + good + "&shop=" + OTHER_SHOP).status_code == 401
+    assert client.get("/proxy/api/track?order=1001&email=jon@example.com").status_code == 401
+
+
+def test_another_shops_order_is_never_found(client, split_order):
+    other = Shop(domain=OTHER_SHOP, is_installed=True)
+    db.session.add(other)
+    db.session.commit()
+    query = signed_query({"order": "1001", "email": "jon@example.com"}, shop=OTHER_SHOP)
+    assert client.get("/proxy/api/track?" + query).status_code == 404
+    order = db.session.execute(select(Order)).scalar_one()
+    token = make_track_token(split_order.id, order.id)
+    assert client.get("/proxy/api/track?" + signed_query({"token": token}, shop=OTHER_SHOP)).status_code == 404
+
+
+def test_signed_link_token_opens_the_order_and_cannot_be_tampered(client, split_order):
+    order = db.session.execute(select(Order)).scalar_one()
+    token = make_track_token(split_order.id, order.id)
+    assert client.get("/proxy/api/track?" + signed_query({"token": token})).status_code == 200
+    assert client.get("/proxy/api/track?" + signed_query({"token": token[:-2] + "xx"})).status_code == 404
+    page = client.get(f"/l/track/{token}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "#1001" in page.get_data(as_text=True)
+    assert client.get("/l/track/not-a-token").status_code == 404
+
+
+def test_lookups_are_rate_limited_per_client(client, split_order):
+    statuses = []
+    for _ in range(12):
+        query = signed_query({"order": "1001", "email": "wrong@example.com"})
+        statuses.append(client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": "203.0.113.9"}).status_code)
+    assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]
+    other_client = client.get(
+        "/proxy/api/track?" + signed_query({"order": "1001", "email": "jon@example.com"}),
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert other_client.status_code == 200
+
+
+def test_page_is_liquid_inside_the_theme_and_thai_when_asked(client, split_order):
+    response = client.get("/proxy/track?" + signed_query({"order": "1001", "email": "jon@example.com", "locale": "th"}))
+    assert response.status_code == 200
+    assert response.mimetype == "application/liquid"
+    html = response.get_data(as_text=True)
+    assert not html.startswith("{% layout none %}")
+    assert "กำลังขนส่ง" in html and "จัดส่งสำเร็จ" in html  # in transit, delivered
+    assert "พัสดุที่ 1 จาก 2" in html  # shipment 1 of 2
+    standalone = client.get("/proxy/track?" + signed_query({"layout": "standalone"}))
+    assert standalone.get_data(as_text=True).startswith("{% layout none %}\n<!doctype html>")
+
+
+def test_merchant_and_shopper_text_cannot_inject_liquid_or_html(client, split_order):
+    db.session.add(
+        TrackingSettings(
+            shop_id=split_order.id,
+            custom_message={"en": "{{ customer.email }} <script>alert(1)</script>"},
+            faq=[{"q": "{% if true %}x{% endif %}", "a": "<b>bold</b>", "locale": "en"}],
+            accent_color="red;}a{",
+            font="comic; x:y",
+        )
+    )
+    db.session.commit()
+    query = signed_query({"order": "{{ shop.secret }}", "email": "<img src=x onerror=alert(1)>@x.com"})
+    html = client.get("/proxy/track?" + query).get_data(as_text=True)
+    body = html
+    assert "{{" not in body and "{%" not in body  # nothing Liquid could execute
+    assert "&#123;&#123; customer.email &#125;&#125;" in body  # the merchant's text, shown inert
+    assert "<script>alert(1)</script>" not in body and "<img src=x" not in body
+    assert "red;}a{" not in body and "comic" not in body  # invalid tokens replaced by defaults
+    assert "--ac-accent:#2563eb" in body
+
+
+def test_unsigned_requests_never_reach_the_page(client, split_order):
+    assert client.get("/proxy/track").status_code == 401
+
+
+def test_an_enumeration_from_many_addresses_is_stopped_per_shop(make_app, split_order):
+    strict = make_app(failed_lookups_per_shop_per_minute=5)
+    client = strict.test_client()
+    statuses = []
+    for n in range(7):  # each attempt from a different address: the per-client limit never triggers
+        query = signed_query({"order": str(2000 + n), "email": "guess@example.com"})
+        statuses.append(
+            client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
+        )
+    assert statuses == [404] * 5 + [429, 429]
+
+
+def test_successful_lookups_never_count_against_the_shop(make_app, split_order):
+    strict = make_app(failed_lookups_per_shop_per_minute=2)
+    client = strict.test_client()
+    for n in range(6):
+        query = signed_query({"order": "1001", "email": "jon@example.com"})
+        assert (
+            client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 200
+        )
+
+
+def test_shopper_can_ask_for_text_updates_from_the_page(client, split_order):
+    from app.notifications.models import ContactPreference
+
+    query = signed_query({"order": "1001", "email": "jon@example.com"})
+    page = client.get("/proxy/track?" + query).get_data(as_text=True)
+    assert "Text me updates" in page and 'action="/apps/aftercart/subscribe?' in page
+    bad = client.post("/proxy/api/subscribe?" + query, json={"phone": "12"})
+    assert bad.status_code == 400 and bad.json["error"] == "invalid"
+    done = client.post("/proxy/api/subscribe?" + query, json={"phone": "081-234-5678"})
+    assert done.status_code == 200
+    preference = db.session.execute(select(ContactPreference).where(ContactPreference.channel == "sms")).scalar_one()
+    assert (preference.channel, preference.address, preference.updates_consent) == ("sms", "+66812345678", True)
+    assert preference.email == "jon@example.com"
+    wrong = client.post(
+        "/proxy/api/subscribe?" + signed_query({"order": "1001", "email": "eve@example.com"}),
+        json={"phone": "0812345679"},
+    )
+    assert wrong.status_code == 404  # no order, no consent recorded for a stranger
+    form = client.post("/proxy/subscribe?" + query, data={"phone": "0812345678"})
+    assert form.status_code == 200 and "text you when your order moves" in form.get_data(as_text=True)
