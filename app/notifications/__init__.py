@@ -1,0 +1,1 @@
+"""Proactive notifications: triggers, policy (consent, quiet hours, caps, staleness), rendering, channels."""

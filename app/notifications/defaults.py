@@ -1,0 +1,182 @@
+"""Default message templates for every trigger, in English and Thai.
+
+Each is a sandboxed Jinja template (the same language merchants edit): `subject` and `body` for email
+(paragraphs separated by blank lines), `short` for SMS and LINE. Variables: first_name, shop_name,
+order_name, status_label, estimate, carrier, tracking_number, items, tracking_url.
+"""
+
+from __future__ import annotations
+
+TRIGGERS = (
+    "order_confirmed",
+    "shipped",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "order_delivered",
+    "attempted_delivery",
+    "ready_for_pickup",
+    "delayed",
+    "exception",
+)
+
+# Channels on by default for each trigger: email for everything; SMS/LINE only where the moment matters.
+DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
+    trigger: {
+        "email": True,
+        "sms": trigger in ("out_for_delivery", "attempted_delivery", "ready_for_pickup", "delayed", "exception"),
+        "line": trigger not in ("in_transit",),
+    }
+    for trigger in TRIGGERS
+}
+
+DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
+    "en": {
+        "order_confirmed": {
+            "subject": "Order {{ order_name }} confirmed",
+            "body": "Hi {{ first_name or 'there' }},\n\nThanks for your order! {{ shop_name }} has confirmed "
+            "{{ order_name }} and is getting it ready.\n\nWe'll let you know as soon as it ships.",
+            "short": "{{ shop_name }}: order {{ order_name }} is confirmed. Track it: {{ tracking_url }}",
+        },
+        "shipped": {
+            "subject": "Your order {{ order_name }} is on its way",
+            "body": "Hi {{ first_name or 'there' }},\n\nGood news: your order has shipped"
+            "{% if carrier %} with {{ carrier }}{% endif %}.{% if estimate %}\n\nEstimated delivery: "
+            "{{ estimate }}.{% endif %}",
+            "short": "{{ shop_name }}: {{ order_name }} has shipped{% if estimate %}, arriving {{ estimate }}"
+            "{% endif %}. Track: {{ tracking_url }}",
+        },
+        "in_transit": {
+            "subject": "Update on your order {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel is moving.{% if estimate %} The new "
+            "estimated delivery is {{ estimate }}.{% endif %}",
+            "short": "{{ shop_name }}: {{ order_name }} is in transit{% if estimate %}, now arriving {{ estimate }}"
+            "{% endif %}. {{ tracking_url }}",
+        },
+        "out_for_delivery": {
+            "subject": "Your order {{ order_name }} is out for delivery",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel is with the driver and should arrive today.",
+            "short": "{{ shop_name }}: {{ order_name }} is out for delivery today. {{ tracking_url }}",
+        },
+        "delivered": {
+            "subject": "Your order {{ order_name }} was delivered",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel has been delivered. We hope you love it!\n\n"
+            "If anything is wrong, just reply to this email.",
+            "short": "{{ shop_name }}: {{ order_name }} was delivered. Enjoy!",
+        },
+        "order_delivered": {
+            "subject": "Everything in order {{ order_name }} has arrived",
+            "body": "Hi {{ first_name or 'there' }},\n\nAll the parcels of your order have been delivered. "
+            "We hope you love everything!\n\nIf anything is wrong, just reply to this email.",
+            "short": "{{ shop_name }}: every parcel of {{ order_name }} has been delivered. Enjoy!",
+        },
+        "attempted_delivery": {
+            "subject": "We missed you: delivery of {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nThe carrier tried to deliver your parcel but couldn't. "
+            "They will usually try again, or leave instructions for collecting it.",
+            "short": "{{ shop_name }}: the carrier couldn't deliver {{ order_name }}. Details: {{ tracking_url }}",
+        },
+        "ready_for_pickup": {
+            "subject": "Your order {{ order_name }} is ready for pickup",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel is waiting for you at the pickup point.",
+            "short": "{{ shop_name }}: {{ order_name }} is ready for pickup. {{ tracking_url }}",
+        },
+        "delayed": {
+            "subject": "Your order {{ order_name }} is running late",
+            "body": "Hi {{ first_name or 'there' }},\n\nWe're sorry: your parcel is taking longer than expected. "
+            "It is still on its way and we are keeping an eye on it.{% if estimate %}\n\nNew estimated "
+            "delivery: {{ estimate }}.{% endif %}",
+            "short": "{{ shop_name }}: sorry, {{ order_name }} is running late{% if estimate %}; new estimate "
+            "{{ estimate }}{% endif %}. {{ tracking_url }}",
+        },
+        "exception": {
+            "subject": "A problem with the delivery of {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nThe carrier reported a problem with your parcel "
+            "({{ status_label }}). The shop has been told. Reply to this email if you need help.",
+            "short": "{{ shop_name }}: there's a problem delivering {{ order_name }}. Details: {{ tracking_url }}",
+        },
+    },
+    "th": {
+        "order_confirmed": {
+            "subject": "ยืนยันคำสั่งซื้อ {{ order_name }} แล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณสำหรับคำสั่งซื้อ! "
+            "{{ shop_name }} ยืนยันคำสั่งซื้อ {{ order_name }} แล้ว และกำลังเตรียมสินค้า\n\n"
+            "เราจะแจ้งให้ทราบทันทีที่จัดส่ง",
+            "short": "{{ shop_name }}: ยืนยันคำสั่งซื้อ {{ order_name }} แล้ว ติดตามได้ที่ {{ tracking_url }}",
+        },
+        "shipped": {
+            "subject": "คำสั่งซื้อ {{ order_name }} จัดส่งแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nข่าวดี! คำสั่งซื้อของคุณจัดส่งแล้ว"
+            "{% if carrier %}ผ่าน {{ carrier }}{% endif %}{% if estimate %}\n\nคาดว่าจะได้รับ: {{ estimate }}"
+            "{% endif %}",
+            "short": "{{ shop_name }}: {{ order_name }} จัดส่งแล้ว{% if estimate %} คาดว่าจะได้รับ {{ estimate }}"
+            "{% endif %} ติดตาม: {{ tracking_url }}",
+        },
+        "in_transit": {
+            "subject": "อัปเดตคำสั่งซื้อ {{ order_name }}",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณกำลังเดินทาง"
+            "{% if estimate %} กำหนดส่งใหม่คือ {{ estimate }}{% endif %}",
+            "short": "{{ shop_name }}: {{ order_name }} กำลังขนส่ง{% if estimate %} คาดว่าจะได้รับ {{ estimate }}"
+            "{% endif %} {{ tracking_url }}",
+        },
+        "out_for_delivery": {
+            "subject": "คำสั่งซื้อ {{ order_name }} กำลังนำจ่าย",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณอยู่กับพนักงานนำจ่าย และน่าจะถึงวันนี้",
+            "short": "{{ shop_name }}: {{ order_name }} กำลังนำจ่ายวันนี้ {{ tracking_url }}",
+        },
+        "delivered": {
+            "subject": "คำสั่งซื้อ {{ order_name }} จัดส่งสำเร็จแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณถูกส่งถึงแล้ว "
+            "หวังว่าคุณจะชอบ!\n\nหากมีปัญหาใด ๆ ตอบกลับอีเมลนี้ได้เลย",
+            "short": "{{ shop_name }}: {{ order_name }} ส่งถึงแล้ว ขอบคุณค่ะ!",
+        },
+        "order_delivered": {
+            "subject": "สินค้าทั้งหมดในคำสั่งซื้อ {{ order_name }} ส่งถึงแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุทุกชิ้นในคำสั่งซื้อของคุณ"
+            "ส่งถึงแล้ว หวังว่าคุณจะชอบ!\n\nหากมีปัญหาใด ๆ ตอบกลับอีเมลนี้ได้เลย",
+            "short": "{{ shop_name }}: พัสดุทุกชิ้นของ {{ order_name }} ส่งถึงแล้ว ขอบคุณค่ะ!",
+        },
+        "attempted_delivery": {
+            "subject": "นำจ่ายคำสั่งซื้อ {{ order_name }} ไม่สำเร็จ",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขนส่งพยายามนำจ่ายพัสดุแล้ว"
+            "แต่ไม่สำเร็จ โดยปกติจะนำจ่ายใหม่อีกครั้ง หรือแจ้งวิธีรับพัสดุไว้ให้",
+            "short": "{{ shop_name }}: ขนส่งนำจ่าย {{ order_name }} ไม่สำเร็จ ดูรายละเอียด: {{ tracking_url }}",
+        },
+        "ready_for_pickup": {
+            "subject": "คำสั่งซื้อ {{ order_name }} พร้อมให้รับแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณรออยู่ที่จุดรับพัสดุแล้ว",
+            "short": "{{ shop_name }}: {{ order_name }} พร้อมให้รับแล้ว {{ tracking_url }}",
+        },
+        "delayed": {
+            "subject": "คำสั่งซื้อ {{ order_name }} ล่าช้ากว่ากำหนด",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขออภัยค่ะ พัสดุของคุณใช้เวลานาน"
+            "กว่าที่คาดไว้ แต่ยังอยู่ระหว่างทาง และเรากำลังติดตามให้{% if estimate %}\n\nกำหนดส่งใหม่: "
+            "{{ estimate }}{% endif %}",
+            "short": "{{ shop_name }}: ขออภัย {{ order_name }} ล่าช้า{% if estimate %} กำหนดใหม่ {{ estimate }}"
+            "{% endif %} {{ tracking_url }}",
+        },
+        "exception": {
+            "subject": "การจัดส่งคำสั่งซื้อ {{ order_name }} มีปัญหา",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขนส่งแจ้งว่าพัสดุของคุณมีปัญหา "
+            "({{ status_label }}) ร้านได้รับแจ้งแล้ว ตอบกลับอีเมลนี้ได้หากต้องการความช่วยเหลือ",
+            "short": "{{ shop_name }}: การจัดส่ง {{ order_name }} มีปัญหา ดูรายละเอียด: {{ tracking_url }}",
+        },
+    },
+}
+
+UI_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "track": "Track your order",
+        "items": "In this shipment",
+        "estimate": "Estimated delivery",
+        "unsubscribe": "Unsubscribe from these updates",
+        "why": "You are receiving this because you ordered from {shop_name}.",
+    },
+    "th": {
+        "track": "ติดตามคำสั่งซื้อ",
+        "items": "สินค้าในพัสดุนี้",
+        "estimate": "คาดว่าจะได้รับ",
+        "unsubscribe": "ยกเลิกการรับข่าวสารนี้",
+        "why": "คุณได้รับอีเมลนี้เพราะได้สั่งซื้อสินค้าจาก {shop_name}",
+    },
+}

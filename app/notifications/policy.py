@@ -1,0 +1,124 @@
+"""Who may be sent what, and when: consent and opt-out, quiet hours, a per-order cap, staleness.
+
+Checked when a notification is queued and again just before it is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.notifications.models import Notification, NotificationSettings
+from app.notifications.preferences import get_preference
+from app.orders.models import Fulfillment, Order
+from app.orders.status import FINISHED_STATES, Status, step_index
+
+# Channels that wake a phone: held during quiet hours. Email waits in the inbox, so it is not held.
+INTERRUPTING = frozenset({"sms", "line"})
+
+# The shipment state each shipment trigger announces (for staleness).
+TRIGGER_STATE: dict[str, Status] = {
+    "shipped": Status.SHIPPED,
+    "in_transit": Status.IN_TRANSIT,
+    "out_for_delivery": Status.OUT_FOR_DELIVERY,
+    "delivered": Status.DELIVERED,
+    "attempted_delivery": Status.ATTEMPTED_DELIVERY,
+    "ready_for_pickup": Status.READY_FOR_PICKUP,
+    "exception": Status.EXCEPTION,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "send" | "suppress" | "defer"
+    reason: str | None = None
+    not_before: datetime | None = None
+
+    @classmethod
+    def send(cls) -> Decision:
+        return cls("send")
+
+    @classmethod
+    def suppress(cls, reason: str) -> Decision:
+        return cls("suppress", reason)
+
+
+def consent_allows(
+    session: Session, shop_id: int, channel: str, address: str | None, marketing: bool = False
+) -> str | None:
+    """None when allowed; otherwise the reason it is not."""
+    if not address:
+        return f"no {channel} address for this shopper"
+    preference = get_preference(session, shop_id, channel, address)
+    if preference is not None and preference.is_opted_out:
+        return f"{channel} opted out"
+    if channel in INTERRUPTING and (preference is None or not preference.updates_consent):
+        return f"no consent for {channel} updates"
+    if marketing and (preference is None or not preference.marketing_consent):
+        return "no marketing consent"
+    return None
+
+
+def quiet_hours_release(now: datetime, tz: ZoneInfo, start_hour: int, end_hour: int) -> datetime | None:
+    """When a message due `now` may go out: None if now is allowed, else the end of quiet hours.
+
+    Quiet hours run from start_hour to end_hour in the recipient's time zone (default 21:00-08:00).
+    """
+    local = now.astimezone(tz)
+    hour = local.hour
+    in_quiet = (hour >= start_hour or hour < end_hour) if start_hour > end_hour else (start_hour <= hour < end_hour)
+    if start_hour == end_hour or not in_quiet:
+        return None
+    release = local.replace(hour=end_hour, minute=0, second=0, microsecond=0)
+    if release <= local:
+        release += timedelta(days=1)
+    return release.astimezone(now.tzinfo)
+
+
+def is_stale(trigger: str, shipment: Fulfillment | None, order: Order | None) -> str | None:
+    """None when still worth saying; otherwise why not (never "out for delivery" after "delivered")."""
+    if order is not None and order.cancelled_at is not None and trigger != "order_cancelled":
+        return "order cancelled"
+    if trigger == "delayed":
+        if shipment is not None and (shipment.shipment_state in (s.value for s in FINISHED_STATES)):
+            return f"shipment already {shipment.shipment_state}"
+        if shipment is not None and not (shipment.is_delayed or shipment.is_stalled):
+            return "no longer delayed"
+        return None
+    announced = TRIGGER_STATE.get(trigger)
+    if announced is None or shipment is None or not shipment.shipment_state:
+        return None
+    current = Status(shipment.shipment_state)
+    if current == announced:
+        return None
+    if current in FINISHED_STATES or _news_rank(current) > _news_rank(announced):
+        return f"shipment already {current.value}"
+    return None
+
+
+def _news_rank(status: Status) -> int:
+    # "It shipped" is still news while the parcel is merely in transit; only a later message supersedes it.
+    if status in (Status.SHIPPED, Status.IN_TRANSIT, Status.DELAYED):
+        return 1
+    return step_index(status)
+
+
+def over_cap(session: Session, notification: Notification, settings: NotificationSettings) -> bool:
+    if notification.shopify_order_id is None:
+        return False
+    since = utcnow() - timedelta(days=1)
+    sent = session.execute(
+        select(func.count()).where(
+            Notification.shop_id == notification.shop_id,
+            Notification.shopify_order_id == notification.shopify_order_id,
+            Notification.channel == notification.channel,
+            Notification.status.in_(("sent", "delivered")),
+            Notification.sent_at >= since,
+        )
+    ).scalar_one()
+    return sent >= (settings.max_per_order_per_day or 4)

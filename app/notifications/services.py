@@ -1,0 +1,341 @@
+"""Sending one notification: policy again, render, hand to the channel, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import case, func, select, update
+
+from app.db import utcnow
+from app.extensions import db
+from app.i18n import format_day_range, t, zone
+from app.jobs import enqueue, job_id, job_is_alive, with_app_context
+from app.notifications import policy
+from app.notifications.channels import (
+    OutgoingMessage,
+    PermanentSendError,
+    TransientSendError,
+    get_channel,
+)
+from app.notifications.links import click_url, unsubscribe_url
+from app.notifications.models import Notification, NotificationTemplate
+from app.notifications.preferences import get_preference, record_opt_out
+from app.notifications.rendering import render_message
+from app.notifications.triggers import create_notification, notification_settings
+from app.orders.models import Customer, Fulfillment, Order
+from app.shopify.models import Shop
+from app.storefront.links import make_track_token
+from app.tracking.branding import tokens_for
+from app.tracking.services import display_state, tracking_settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# A send that started this recently is taken to be still in progress elsewhere; after that, to have
+# crashed (and is retried with the same idempotency key).
+IN_FLIGHT = timedelta(seconds=90)
+FINAL_STATUSES = ("sent", "delivered", "failed", "suppressed")
+
+
+def _order_and_shipment(notification: Notification) -> tuple[Order | None, Fulfillment | None]:
+    order = db.session.execute(
+        select(Order).where(
+            Order.shop_id == notification.shop_id, Order.shopify_order_id == notification.shopify_order_id
+        )
+    ).scalar_one_or_none()
+    shipment = None
+    if notification.shopify_fulfillment_id:
+        shipment = db.session.execute(
+            select(Fulfillment).where(
+                Fulfillment.shop_id == notification.shop_id,
+                Fulfillment.shopify_fulfillment_id == notification.shopify_fulfillment_id,
+            )
+        ).scalar_one_or_none()
+    return order, shipment
+
+
+def message_context(
+    notification: Notification, shop: Shop, order: Order, shipment: Fulfillment | None
+) -> dict[str, Any]:
+    locale = notification.locale
+    first_name = order.customer_first_name
+    if not first_name and order.shopify_customer_id:
+        first_name = db.session.execute(
+            select(Customer.first_name).where(
+                Customer.shop_id == order.shop_id, Customer.shopify_customer_id == order.shopify_customer_id
+            )
+        ).scalar()
+    track_path = f"/l/track/{make_track_token(shop.id, order.id)}?locale={locale}"
+    tracking_url = click_url(shop.id, notification.id, current_app.config["SETTINGS"].shopify_app_url + track_path)
+    estimate = None
+    status_label = t(locale, f"status.{order.status}")
+    items = [f"{i.get('title')} × {i.get('quantity')}" for i in (order.line_items or [])]
+    if shipment is not None:
+        if shipment.estimate_from and shipment.estimate_to:
+            estimate = format_day_range(shipment.estimate_from, shipment.estimate_to, locale)
+        status_label = t(locale, f"status.{display_state(shipment).value}")
+        items = [f"{i.get('title')} × {i.get('quantity')}" for i in (shipment.line_items or [])] or items
+    return {
+        "first_name": first_name,
+        "shop_name": shop.name or shop.domain.split(".")[0],
+        "order_name": order.name,
+        "status_label": status_label,
+        "estimate": estimate,
+        "carrier": (shipment.carrier_name or shipment.tracking_company) if shipment else None,
+        "tracking_number": (shipment.tracking_numbers or [None])[0] if shipment else None,
+        "items": items,
+        "tracking_url": tracking_url,
+        "recommendations": [],  # filled once recommendations land, and only with marketing consent
+    }
+
+
+def _override(notification: Notification) -> dict[str, str | None] | None:
+    template = db.session.execute(
+        select(NotificationTemplate).where(
+            NotificationTemplate.shop_id == notification.shop_id,
+            NotificationTemplate.trigger == notification.trigger,
+            NotificationTemplate.channel == ("email" if notification.channel == "email" else "text"),
+            NotificationTemplate.locale == notification.locale,
+        )
+    ).scalar_one_or_none()
+    if template is None:
+        return None
+    if notification.channel == "email":
+        return {"subject": template.subject, "body": template.body}
+    return {"short": template.body}
+
+
+def _finish(notification: Notification, status: str, reason: str | None = None) -> str:
+    notification.status = status
+    notification.reason = reason
+    db.session.commit()
+    return status
+
+
+@with_app_context
+def send_notification(notification_id: int, now: datetime | None = None) -> str:
+    """Send one notification at most once per dedupe key.
+
+    Idempotency: the row is locked and skipped once final; the channel gets a stable idempotency key
+    (email Message-ID, LINE retry key) so a retry after a crash mid-send is recognisable downstream.
+    TransientSendError is re-raised for RQ's retries; permanent failures are recorded, never retried.
+    `now` is the clock (tests pass the moment they mean; jobs use the current time).
+    """
+    session = db.session
+    notification = session.execute(
+        select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if notification is None or notification.status in FINAL_STATUSES:
+        session.rollback()
+        return "skipped"
+    now = now or utcnow()
+    if notification.sending_started_at and now - notification.sending_started_at < IN_FLIGHT:
+        # Another worker is handing this very message to the provider right now.
+        session.rollback()
+        return "in flight"
+    shop = session.get(Shop, notification.shop_id)
+    order, shipment = _order_and_shipment(notification)
+    if shop is None or order is None or shop.redacted_at is not None:
+        return _finish(notification, "suppressed", "order no longer available")
+    settings = notification_settings(session, shop.id)
+    refusal = policy.consent_allows(session, shop.id, notification.channel, notification.recipient)
+    if refusal:
+        return _finish(notification, "suppressed", refusal)
+    stale = policy.is_stale(notification.trigger, shipment, order)
+    if stale:
+        return _finish(notification, "suppressed", f"stale: {stale}")
+    if notification.channel in policy.INTERRUPTING:
+        release = policy.quiet_hours_release(
+            now, zone(shop.iana_timezone), settings.quiet_hours_start, settings.quiet_hours_end
+        )
+        if release is not None:
+            notification.status = "deferred"
+            notification.scheduled_for = release
+            notification.reason = "quiet hours"
+            session.commit()
+            enqueue(
+                send_notification,
+                notification.id,
+                queue="notifications",
+                job_id=job_id("notify", notification.id, "at", int(release.timestamp())),
+                at=release,
+                unique=True,
+            )
+            return "deferred"
+    if policy.over_cap(session, notification, settings):
+        return _finish(notification, "suppressed", "frequency cap for this order reached")
+    channel = get_channel(notification.channel, current_app.config["SETTINGS"])
+    if channel is None:
+        return _finish(notification, "failed", f"{notification.channel} is not configured")
+
+    context = message_context(notification, shop, order, shipment)
+    tokens = tokens_for(tracking_settings(session, shop.id))
+    branding = {
+        "accent": tokens.accent,
+        "text": tokens.text,
+        "background": tokens.background,
+        "font_stack": tokens.font_stack,
+        "radius": f"{tokens.radius_px}px",
+        "logo_url": tracking_settings(session, shop.id).logo_url or "",
+    }
+    unsubscribe = unsubscribe_url(shop.id, notification.channel, notification.recipient or "", notification.locale)
+    rendered = render_message(
+        notification.trigger,
+        notification.channel,
+        notification.locale,
+        context,
+        _override(notification),
+        branding,
+        unsubscribe,
+    )
+    notification.subject, notification.body_text, notification.body_html = (
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+    )
+    notification.attempts += 1
+    notification.sending_started_at = now
+    notification.status = "queued"
+    notification.reason = (
+        f"merchant template failed, default used ({rendered.template_error})" if rendered.template_error else None
+    )
+    session.commit()  # the content and the attempt are on record before anything leaves
+
+    message = OutgoingMessage(
+        notification_id=notification.id,
+        shop_domain=shop.domain,
+        channel=notification.channel,
+        recipient=notification.recipient or "",
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        sender_name=settings.sender_name or shop.name,
+        reply_to=settings.reply_to,
+        idempotency_key=f"aftercart-{shop.id}-{notification.id}",
+        unsubscribe_url=unsubscribe if notification.channel == "email" else None,
+        locale=notification.locale,
+    )
+    try:
+        result = channel.send(message)
+    except TransientSendError as exc:
+        notification = session.get(Notification, notification_id)
+        notification.reason = f"retrying: {exc}"
+        if not exc.maybe_sent:
+            notification.sending_started_at = None  # known not sent: the retry may go at once
+        if notification.attempts >= MAX_ATTEMPTS:
+            return _finish(notification, "failed", f"gave up after {notification.attempts} attempts: {exc}")
+        session.commit()
+        raise
+    except PermanentSendError as exc:
+        notification = session.get(Notification, notification_id)
+        if exc.opted_out and notification.recipient:
+            record_opt_out(
+                session,
+                notification.shop_id,
+                notification.channel,
+                notification.recipient,
+                source=f"{notification.channel}:{exc.code or 'provider'}",
+            )
+        _finish(notification, "failed", exc.reason)
+        _fall_back_to_email(notification, order, settings)
+        session.commit()
+        return "failed"
+    # A delivery report may already have arrived (Twilio is fast): never overwrite "delivered"/"failed".
+    session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(
+            provider_message_id=func.coalesce(Notification.provider_message_id, result.provider_message_id),
+            sent_at=utcnow(),
+            status=case((Notification.status == "queued", "sent"), else_=Notification.status),
+        )
+    )
+    session.commit()
+    return "sent"
+
+
+def _fall_back_to_email(notification: Notification, order: Order, settings) -> None:
+    """When SMS or LINE fails for good, say it by email instead (if the merchant wants, and once)."""
+    if notification.channel == "email" or not settings.fallback_to_email:
+        return
+    create_notification(
+        db.session,
+        shop_id=notification.shop_id,
+        trigger=notification.trigger,
+        channel="email",
+        dedupe_key=notification.dedupe_key.rsplit(":", 1)[0] + ":email",
+        order=order,
+        shopify_fulfillment_id=notification.shopify_fulfillment_id,
+        domain_event_id=notification.domain_event_id,
+    )
+
+
+def resend(shop_id: int, notification_id: int) -> int | None:
+    """Merchant action: send the same message again as a new notification (scoped by shop)."""
+    original = db.session.execute(
+        select(Notification).where(Notification.id == notification_id, Notification.shop_id == shop_id)
+    ).scalar_one_or_none()
+    if original is None:
+        return None
+    order, _ = _order_and_shipment(original)
+    if order is None:
+        return None
+    count = db.session.execute(
+        select(Notification.id).where(Notification.shop_id == shop_id, Notification.resend_of_id == original.id)
+    ).all()
+    new_id = create_notification(
+        db.session,
+        shop_id=shop_id,
+        trigger=original.trigger,
+        channel=original.channel,
+        dedupe_key=f"{original.dedupe_key}:resend:{len(count) + 1}",
+        order=order,
+        shopify_fulfillment_id=original.shopify_fulfillment_id,
+        domain_event_id=original.domain_event_id,
+        resend_of_id=original.id,
+    )
+    db.session.commit()
+    return new_id
+
+
+@with_app_context
+def requeue_pending_notifications() -> int:
+    """Sweeper: queued notifications whose job is gone (Redis was down, a worker was killed) and
+    deferred ones now due are queued again."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(Notification.id, Notification.status, Notification.scheduled_for)
+        .where(
+            ((Notification.status == "queued") & (Notification.created_at < now - timedelta(seconds=60)))
+            | ((Notification.status == "deferred") & (Notification.scheduled_for <= now))
+        )
+        .limit(5000)
+    ).all()
+    db.session.rollback()
+    count = 0
+    for notification_id, status, scheduled_for in rows:
+        rq_id = job_id("notify", notification_id)
+        if status == "deferred" and scheduled_for is not None:
+            rq_id = job_id("notify", notification_id, "at", int(scheduled_for.timestamp()))
+            if job_is_alive(rq_id):
+                continue
+            rq_id = job_id("notify", notification_id, "due", int(scheduled_for.timestamp()))
+        if job_is_alive(rq_id):
+            continue
+        enqueue(send_notification, notification_id, queue="notifications", job_id=rq_id, unique=True)
+        count += 1
+    return count
+
+
+def preference_summary(shop_id: int, channel: str, address: str | None) -> dict[str, Any]:
+    preference = get_preference(db.session, shop_id, channel, address)
+    if preference is None:
+        return {"opted_out": False, "updates_consent": False, "marketing_consent": False}
+    return {
+        "opted_out": preference.is_opted_out,
+        "updates_consent": preference.updates_consent,
+        "marketing_consent": preference.marketing_consent,
+    }

@@ -1,0 +1,194 @@
+"""From domain events to notifications: which trigger an event is, for whom, on which channels.
+
+Each planned message gets a row (even when policy suppresses it, so the merchant can see why) with a
+unique dedupe key `<trigger>:<scope>:<channel>`; sending is queued after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db import dialect_insert, utcnow
+from app.events import DomainEvent
+from app.extensions import db
+from app.jobs import enqueue_after_commit, job_id
+from app.notifications import policy
+from app.notifications.defaults import DEFAULT_CHANNELS
+from app.notifications.models import Notification, NotificationSettings
+from app.notifications.preferences import line_user_for, normalise_phone
+from app.orders.models import Customer, Fulfillment, Order
+
+SHIPMENT_TRIGGERS = {
+    "shipped": "shipped",
+    "out_for_delivery": "out_for_delivery",
+    "delivered": "delivered",
+    "attempted_delivery": "attempted_delivery",
+    "ready_for_pickup": "ready_for_pickup",
+    "exception": "exception",
+    "returned_to_sender": "exception",
+}
+
+
+def notification_settings(session: Session, shop_id: int) -> NotificationSettings:
+    found = session.execute(
+        select(NotificationSettings).where(NotificationSettings.shop_id == shop_id)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    return NotificationSettings(
+        shop_id=shop_id, quiet_hours_start=21, quiet_hours_end=8, max_per_order_per_day=4, fallback_to_email=True
+    )
+
+
+def channel_enabled(settings: NotificationSettings, trigger: str, channel: str) -> bool:
+    configured = (settings.triggers or {}).get(trigger, {})
+    return bool(configured.get(channel, DEFAULT_CHANNELS.get(trigger, {}).get(channel, False)))
+
+
+def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None:
+    """(trigger, scope) for an event, or None when it is not worth a message."""
+    data = event.data or {}
+    if event.kind == "order.status_changed":
+        target = data.get("to")
+        if target == "confirmed":
+            return "order_confirmed", f"order:{event.shopify_order_id}"
+        if target == "delivered" and _shipment_count(session, event) > 1:
+            return "order_delivered", f"order:{event.shopify_order_id}"
+        return None
+    if event.kind == "shipment.status_changed":
+        target = data.get("to")
+        if target == "in_transit" and data.get("from") in (None, "label_created", "confirmed"):
+            target = "shipped"  # the first movement we hear of is the "it shipped" moment
+        trigger = SHIPMENT_TRIGGERS.get(target or "")
+        if trigger is None:
+            return None
+        if trigger == "delivered" and _shipment_count(session, event) > 1:
+            return None  # a split order gets one "all delivered" message instead of one per parcel
+        return trigger, f"shipment:{event.shopify_fulfillment_id}"
+    if event.kind in ("shipment.delayed", "shipment.stalled"):
+        return "delayed", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
+    if event.kind == "shipment.estimate_changed":
+        return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
+    return None
+
+
+def _shipment_count(session: Session, event: DomainEvent) -> int:
+    return session.execute(
+        select(func.count()).where(
+            Fulfillment.shop_id == event.shop_id,
+            Fulfillment.shopify_order_id == event.shopify_order_id,
+            Fulfillment.shipment_state != "cancelled",
+        )
+    ).scalar_one()
+
+
+def recipient_for(session: Session, order: Order, channel: str) -> str | None:
+    if channel == "email":
+        return (order.email or "").strip().lower() or None
+    if channel == "sms":
+        return normalise_phone(order.phone)
+    if channel == "line":
+        link = line_user_for(session, order.shop_id, order.email, order.shopify_customer_id)
+        return link.address if link else None
+    return None
+
+
+def locale_for(session: Session, order: Order) -> str:
+    from app.i18n import negotiate_locale
+
+    customer_locale = None
+    if order.shopify_customer_id:
+        customer_locale = session.execute(
+            select(Customer.locale).where(
+                Customer.shop_id == order.shop_id, Customer.shopify_customer_id == order.shopify_customer_id
+            )
+        ).scalar()
+    return negotiate_locale(order.customer_locale, customer_locale)
+
+
+def plan_notifications(event: DomainEvent) -> list[int]:
+    """Subscriber: create the notifications an event calls for (idempotent on dedupe keys)."""
+    session = db.session
+    planned = _trigger_for(session, event)
+    if planned is None or event.shopify_order_id is None:
+        return []
+    trigger, scope = planned
+    order = session.execute(
+        select(Order).where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
+    ).scalar_one_or_none()
+    if order is None:
+        return []
+    settings = notification_settings(session, event.shop_id)
+    created = []
+    for channel in ("email", "sms", "line"):
+        if not channel_enabled(settings, trigger, channel):
+            continue
+        notification_id = create_notification(
+            session,
+            shop_id=event.shop_id,
+            trigger=trigger,
+            channel=channel,
+            dedupe_key=f"{trigger}:{scope}:{channel}",
+            order=order,
+            shopify_fulfillment_id=event.shopify_fulfillment_id,
+            domain_event_id=event.id,
+        )
+        if notification_id:
+            created.append(notification_id)
+    return created
+
+
+def create_notification(
+    session: Session,
+    *,
+    shop_id: int,
+    trigger: str,
+    channel: str,
+    dedupe_key: str,
+    order: Order,
+    shopify_fulfillment_id: int | None = None,
+    domain_event_id: int | None = None,
+    resend_of_id: int | None = None,
+) -> int | None:
+    """Insert the notification once; queue its send after commit unless policy already says no."""
+    recipient = recipient_for(session, order, channel)
+    refusal = policy.consent_allows(session, shop_id, channel, recipient)
+    values: dict[str, Any] = {
+        "shop_id": shop_id,
+        "dedupe_key": dedupe_key[:255],
+        "trigger": trigger,
+        "channel": channel,
+        "recipient": recipient,
+        "locale": locale_for(session, order),
+        "shopify_order_id": order.shopify_order_id,
+        "shopify_fulfillment_id": shopify_fulfillment_id,
+        "domain_event_id": domain_event_id,
+        "status": "suppressed" if refusal else "queued",
+        "reason": refusal,
+        "attempts": 0,
+        "resend_of_id": resend_of_id,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+    stmt = (
+        dialect_insert(session, Notification.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
+        .returning(Notification.__table__.c.id)
+    )
+    notification_id = session.execute(stmt).scalar()
+    if notification_id and not refusal:
+        from app.notifications.services import send_notification
+
+        enqueue_after_commit(
+            session,
+            send_notification,
+            notification_id,
+            queue="notifications",
+            job_id=job_id("notify", notification_id),
+            unique=True,
+        )
+    return notification_id

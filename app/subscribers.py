@@ -1,0 +1,67 @@
+"""Who hears about domain events: the one map from event kinds to subscribers, and the dispatch job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.events import DomainEvent
+from app.extensions import db
+from app.jobs import enqueue, job_id, job_is_alive, with_app_context
+
+log = logging.getLogger(__name__)
+
+
+def _subscribers() -> list[Callable[[DomainEvent], None]]:
+    from app.notifications.triggers import plan_notifications
+
+    return [plan_notifications]
+
+
+@with_app_context
+def dispatch_domain_event(event_id: int) -> str:
+    """Give one domain event to every subscriber, once (the row is locked; dispatched_at is the mark).
+
+    Subscribers are idempotent themselves (notifications dedupe on their own keys), so a retry
+    after a crash between a subscriber and the mark is harmless.
+    """
+    event = db.session.execute(
+        select(DomainEvent).where(DomainEvent.id == event_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if event is None or event.dispatched_at is not None:
+        db.session.rollback()
+        return "skipped"
+    for subscriber in _subscribers():
+        subscriber(event)
+    event.dispatched_at = utcnow()
+    db.session.commit()
+    return "dispatched"
+
+
+@with_app_context
+def requeue_undispatched_events() -> int:
+    """Sweeper: events whose dispatch job never reached Redis, or died, are dispatched again."""
+    cutoff = utcnow() - timedelta(seconds=60)
+    ids = (
+        db.session.execute(
+            select(DomainEvent.id)
+            .where(DomainEvent.dispatched_at.is_(None), DomainEvent.occurred_at < cutoff)
+            .order_by(DomainEvent.id)
+            .limit(5000)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    count = 0
+    for event_id in ids:
+        rq_id = job_id("event", event_id)
+        if job_is_alive(rq_id):
+            continue
+        enqueue(dispatch_domain_event, event_id, queue="default", job_id=rq_id, unique=True)
+        count += 1
+    return count

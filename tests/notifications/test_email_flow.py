@@ -1,0 +1,218 @@
+"""From a signed webhook to an email accepted by a real SMTP server: once, on time, only with consent."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import QUEUES
+from app.notifications.models import ContactPreference, Notification, NotificationTemplate
+from app.shopify.models import Shop
+from tests.conftest import SHOP
+from tests.notifications.conftest import release_scheduled_jobs
+from tests.tracking.test_timeline import T0, event_payload, fulfillment_payload, order_payload
+
+
+def work(app, redis_conn) -> None:
+    with app.app_context():
+        SimpleWorker([Queue(q, connection=redis_conn) for q in QUEUES], connection=redis_conn).work(burst=True)
+        db.session.remove()
+
+
+@pytest.fixture()
+def send(mail_app, post_webhook):
+    client = mail_app.test_client()
+
+    def deliver(topic, payload):
+        response = post_webhook(topic, payload, via=client)
+        assert response.status_code == 200
+        return response
+
+    return deliver
+
+
+def _name_shop(app, **changes) -> None:
+    with app.app_context():
+        shop = db.session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
+        shop.name = "Snow Devil"
+        shop.iana_timezone = "Asia/Bangkok"
+        for key, value in changes.items():
+            setattr(shop, key, value)
+        db.session.commit()
+
+
+def _notifications(app) -> list[Notification]:
+    with app.app_context():
+        rows = db.session.execute(select(Notification).order_by(Notification.id)).scalars().all()
+        db.session.expunge_all()
+        return rows
+
+
+def _ship_and_deliver(send, settle) -> None:
+    """The parcel's journey, with the worker keeping up between scans (as in real time)."""
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    send("fulfillment_events/create", event_payload(1, 501, "in_transit", T0 + timedelta(hours=5)))
+    settle()
+    send("fulfillment_events/create", event_payload(2, 501, "out_for_delivery", T0 + timedelta(days=1)))
+    settle()
+    send("fulfillment_events/create", event_payload(3, 501, "delivered", T0 + timedelta(days=1, hours=4)))
+    settle()
+
+
+def test_each_status_change_sends_one_branded_email(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
+    subjects = [m["Subject"] for m in smtp.mailbox.messages]
+    assert subjects == [
+        "Order #1001 confirmed",
+        "Your order #1001 is on its way",
+        "Your order #1001 is out for delivery",
+        "Your order #1001 was delivered",
+    ]
+    message = smtp.mailbox.messages[1]
+    assert message["To"] == "jon@example.com"
+    assert message["From"] == "Snow Devil <updates@aftercart.test>"
+    assert re.fullmatch(r"<aftercart-\d+-\d+@aftercart\.test>", message["Message-ID"])
+    assert message["List-Unsubscribe"].startswith("<https://aftercart.test/l/u/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.is_multipart() and [p.get_content_type() for p in message.get_payload()] == [
+        "text/plain",
+        "text/html",
+    ]
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    html = message.get_payload()[1].get_payload(decode=True).decode()
+    assert "Hi John" in text and "Estimated delivery" in html and "KEX Express" in text
+    assert 'style="' in html and "<style" not in html  # inlined CSS only
+    link = re.search(r"https://aftercart\.test/l/c/[\w.-]+", text).group(0)
+    client = mail_app.test_client()
+    redirect = client.get(link.replace("https://aftercart.test", ""))
+    assert redirect.status_code == 302 and "/l/track/" in redirect.headers["Location"]
+    rows = _notifications(mail_app)
+    assert {(n.trigger, n.channel, n.status) for n in rows if n.channel == "email"} == {
+        ("order_confirmed", "email", "sent"),
+        ("shipped", "email", "sent"),
+        ("out_for_delivery", "email", "sent"),
+        ("delivered", "email", "sent"),
+    }
+    # No SMS without consent, and the log says so.
+    sms = [n for n in rows if n.channel == "sms"]
+    assert sms and all(n.status == "suppressed" for n in sms)
+
+
+def test_the_same_status_change_three_times_gives_one_message(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    for _ in range(3):
+        _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
+    delivered = [m for m in smtp.mailbox.messages if "delivered" in m["Subject"]]
+    assert len(delivered) == 1
+    assert len(smtp.mailbox.messages) == 4
+
+
+def test_thai_shopper_gets_thai_email(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0, customer_locale="th"))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    [message] = smtp.mailbox.messages
+    assert message["Subject"] == "ยืนยันคำสั่งซื้อ #1001 แล้ว"
+    assert message["Content-Language"] == "th"
+    assert "ติดตามคำสั่งซื้อ" in message.get_payload()[0].get_payload(decode=True).decode()
+
+
+def test_smtp_down_then_back_sends_every_message_once_late(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    smtp.stop()
+    work(mail_app, redis_conn)
+    [row] = [n for n in _notifications(mail_app) if n.channel == "email"]
+    assert row.status == "queued" and row.reason.startswith("retrying")
+    smtp.start()
+    assert release_scheduled_jobs(redis_conn) >= 1  # RQ's retry comes due
+    work(mail_app, redis_conn)
+    assert len(smtp.mailbox.messages) == 1
+    assert release_scheduled_jobs(redis_conn) == 0
+    [row] = [n for n in _notifications(mail_app) if n.channel == "email"]
+    assert row.status == "sent" and row.attempts == 2
+
+
+def test_unsubscribe_link_works_without_login_and_at_once(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    link = smtp.mailbox.messages[0]["List-Unsubscribe"].strip("<>").replace("https://aftercart.test", "")
+    client = mail_app.test_client()
+    page = client.get(link)
+    assert page.status_code == 200 and b"<form" in page.data
+    assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 204
+    with mail_app.app_context():
+        pref = db.session.execute(select(ContactPreference)).scalar_one()
+        assert pref.is_opted_out and pref.address == "jon@example.com"
+    _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
+    assert len(smtp.mailbox.messages) == 1  # nothing more after unsubscribing
+    reasons = {n.reason for n in _notifications(mail_app) if n.trigger == "shipped" and n.channel == "email"}
+    assert reasons == {"email opted out"}
+    assert client.get("/l/u/forged-token").status_code == 404
+
+
+def test_out_for_delivery_is_never_sent_after_delivered(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    send("fulfillment_events/create", event_payload(2, 501, "out_for_delivery", T0 + timedelta(days=1)))
+    # The worker falls behind; by the time it runs, the parcel is delivered.
+    send("fulfillment_events/create", event_payload(3, 501, "delivered", T0 + timedelta(days=1, hours=4)))
+    work(mail_app, redis_conn)
+    subjects = [m["Subject"] for m in smtp.mailbox.messages]
+    assert "Your order #1001 is out for delivery" not in subjects
+    assert "Your order #1001 was delivered" in subjects
+
+
+def test_a_broken_merchant_template_falls_back_to_the_default(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    with mail_app.app_context():
+        shop_id = db.session.execute(select(Shop.id)).scalar_one()
+        db.session.add(
+            NotificationTemplate(
+                shop_id=shop_id,
+                trigger="order_confirmed",
+                channel="email",
+                locale="en",
+                subject="{{ order_name.__class__ }}",
+                body="{{ nope.missing }}",
+            )
+        )
+        db.session.commit()
+    work(mail_app, redis_conn)
+    [message] = smtp.mailbox.messages
+    assert message["Subject"] == "Order #1001 confirmed"
+    [row] = [n for n in _notifications(mail_app) if n.channel == "email"]
+    assert row.status == "sent" and "default used" in row.reason
+
+
+def test_a_new_carrier_estimate_sends_an_in_transit_update(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    send(
+        "fulfillment_events/create",
+        event_payload(1, 501, "in_transit", T0 + timedelta(hours=5), estimated_delivery_at="2026-11-18T10:00:00Z"),
+    )
+    work(mail_app, redis_conn)
+    send(
+        "fulfillment_events/create",
+        event_payload(2, 501, "in_transit", T0 + timedelta(days=1), estimated_delivery_at="2026-11-20T10:00:00Z"),
+    )
+    work(mail_app, redis_conn)
+    subjects = [m["Subject"] for m in smtp.mailbox.messages]
+    assert subjects[-1] == "Update on your order #1001"
+    body = smtp.mailbox.messages[-1].get_payload()[0].get_payload(decode=True).decode()
+    assert "Fri 20 Nov" in body
