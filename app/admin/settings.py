@@ -1,0 +1,136 @@
+"""Branding and tracking settings: validated, saved per shop, with a live preview in the admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.tracking.branding import BrandingError, validate_branding
+from app.tracking.models import TrackingSettings
+from app.tracking.services import tracking_settings
+
+_EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+MAX_TEXT = 1000
+
+
+def _clean_text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    text = str(value or "").strip()
+    return text[:limit] or None
+
+
+def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
+    """Validate the whole settings form; raise BrandingError naming every bad field."""
+    errors: dict[str, str] = {}
+    try:
+        clean = validate_branding(form)
+    except BrandingError as exc:
+        errors.update(exc.errors)
+        clean = {}
+    clean["custom_message"] = {
+        locale: text for locale in ("en", "th") if (text := _clean_text(form.get(f"custom_message_{locale}")))
+    } or None
+    faq = []
+    for item in form.get("faq") or []:
+        question, answer = _clean_text(item.get("q"), 300), _clean_text(item.get("a"))
+        if question and answer:
+            faq.append({"q": question, "a": answer, "locale": "th" if item.get("locale") == "th" else "en"})
+    clean["faq"] = faq[:20] or None
+    email = _clean_text(form.get("contact_email"), 320)
+    if email and not _EMAIL.match(email):
+        errors["contact_email"] = "an email address"
+    clean["contact_email"] = email
+    url = _clean_text(form.get("contact_url"))
+    if url and not url.startswith("https://"):
+        errors["contact_url"] = "an https:// address"
+    clean["contact_url"] = url
+    for field, low, high in (("handling_days", 0, 30), ("stall_after_days", 1, 30)):
+        raw = str(form.get(field, "") or "").strip()
+        if not raw:
+            clean[field] = 2 if field == "handling_days" else None
+            continue
+        try:
+            value = int(raw)
+            if not low <= value <= high:
+                raise ValueError
+            clean[field] = value
+        except ValueError:
+            errors[field] = f"a whole number from {low} to {high}"
+    weekend = form.get("weekend_days")
+    if weekend is not None:
+        try:
+            days = sorted({int(d) for d in weekend})
+            if any(d < 1 or d > 7 for d in days) or len(days) > 3:
+                raise ValueError
+            clean["weekend_days"] = days
+        except (TypeError, ValueError):
+            errors["weekend_days"] = "ISO weekdays 1-7, at most three"
+    holidays = []
+    for raw in form.get("holidays") or []:
+        try:
+            holidays.append(date.fromisoformat(str(raw)).isoformat())
+        except ValueError:
+            errors["holidays"] = f"not a date: {raw!r}"
+    clean["holidays"] = holidays or None
+    if errors:
+        raise BrandingError(errors)
+    return clean
+
+
+def save_settings(session: Session, shop_id: int, form: dict[str, Any]) -> TrackingSettings:
+    clean = validate_settings(form)
+    settings = tracking_settings(session, shop_id)
+    for key, value in clean.items():
+        setattr(settings, key, value)
+    if settings.id is None:
+        session.add(settings)
+    session.commit()
+    return settings
+
+
+def sample_view(locale: str) -> dict[str, Any]:
+    """A made-up order for the preview, in the same shape as the real tracking view."""
+    from app.i18n import format_day_range, t
+
+    today = date.today()
+    return {
+        "order": {
+            "name": "#1001",
+            "status": "in_transit",
+            "status_label": t(locale, "status.in_transit"),
+            "status_explanation": t(locale, "status.in_transit.explain"),
+            "placed_at_display": None,
+            "items": [],
+        },
+        "steps": [
+            {"key": k, "label": t(locale, f"status.{k}")}
+            for k in ("confirmed", "shipped", "in_transit", "out_for_delivery", "delivered")
+        ],
+        "shipments": [
+            {
+                "name": "#1001-F1",
+                "status": "in_transit",
+                "status_label": t(locale, "status.in_transit"),
+                "status_explanation": t(locale, "status.in_transit.explain"),
+                "step_index": 2,
+                "is_problem": False,
+                "carrier": {
+                    "name": "Kerry Express",
+                    "tracking_number": "SHP5012345678",
+                    "tracking_url": None,
+                },
+                "estimate": {
+                    "label": format_day_range(today + timedelta(days=2), today + timedelta(days=4), locale),
+                    "source_label": t(locale, "track.estimate.learned"),
+                },
+                "delivered_at": None,
+                "items": [{"title": "Cotton tee", "variant_title": "M", "quantity": 2}],
+                "events": [],
+            }
+        ],
+        "unfulfilled_items": [],
+        "recommendations": [],
+        "locale": locale,
+    }

@@ -1,0 +1,156 @@
+"""The demo: SQLite, inline jobs, seeded through the real webhook path, admin open only there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app import create_app
+from app.config import Settings
+from app.extensions import db
+from app.shopify.signatures import webhook_hmac
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
+    env = {
+        "AFTERCART_ENV": "demo",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "PATH": "/usr/bin:/bin",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    setup = subprocess.run([*flask, "demo", "--no-serve"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr
+    assert "http://127.0.0.1:5000/app" in setup.stdout
+    again = subprocess.run([*flask, "demo", "--no-serve"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr  # idempotent
+    listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.strip().splitlines()
+    assert len(lines) == 14
+    statuses = {line.split()[0]: line.split()[3] for line in lines}
+    assert statuses["#1007"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
+
+
+def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):
+    settings = Settings.from_env({"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
+    app = create_app(settings)
+    with app.app_context():
+        from app.demo import setup_demo
+
+        setup_demo()
+    client = app.test_client()
+    page = client.get("/app")
+    assert page.status_code == 200
+    assert b"Demo mode" in page.data and b"#1003" in page.data
+    assert "frame-ancestors https://aftercart-demo.myshopify.com" in page.headers["Content-Security-Policy"]
+
+    payload = json.loads((ROOT / "tests/fixtures/shopify/orders_create.json").read_text())
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Shop-Domain": "aftercart-demo.myshopify.com",
+        "X-Shopify-Webhook-Id": "demo-test-1",
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Hmac-Sha256": webhook_hmac(settings.shopify_api_secret, body),
+    }
+    assert client.post("/webhooks", data=body, headers=headers).status_code == 200
+    page = client.get("/app")
+    assert b"#9999" in page.data  # processed inline, visible at once
+    malformed = b'{"id": '
+    headers.update(
+        {
+            "X-Shopify-Webhook-Id": "demo-test-2",
+            "X-Shopify-Hmac-Sha256": webhook_hmac(settings.shopify_api_secret, malformed),
+        }
+    )
+    assert client.post("/webhooks", data=malformed, headers=headers).status_code == 200
+    page = client.get("/app")
+    assert b"malformed JSON" in page.data  # the merchant sees what failed, and why
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_demo_command_serves_the_app(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    health = json.loads(response.read())
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    proc.terminate()
+                    output = proc.communicate(timeout=10)[0]
+                    raise AssertionError(f"the demo did not start serving:\n{output[-3000:]}") from None
+                time.sleep(0.3)
+        assert health["status"] == "ok" and health["redis"].startswith("not used")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=5) as response:
+            assert b"Demo mode" in response.read()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_advancing_a_demo_order_moves_it_and_sends_its_emails(tmp_path):
+    settings = Settings.from_env({"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
+    app = create_app(settings)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.demo import setup_demo
+        from app.notifications.models import Notification
+        from app.orders.models import Order
+
+        shop_id = setup_demo().id
+        order_id = db.session.execute(select(Order.id).where(Order.order_number == 1002)).scalar_one()
+    client = app.test_client()
+    statuses = []
+    for _ in range(6):
+        assert client.post(f"/app/demo/orders/{order_id}/advance").status_code == 302
+        with app.app_context():
+            statuses.append(db.session.get(Order, order_id).status)
+    assert statuses == ["shipped", "in_transit", "out_for_delivery", "delivered", "delivered", "delivered"]
+    with app.app_context():
+        subjects = (
+            db.session.execute(
+                select(Notification.subject)
+                .where(
+                    Notification.shop_id == shop_id,
+                    Notification.channel == "email",
+                    Notification.status == "sent",
+                    Notification.shopify_order_id == db.session.get(Order, order_id).shopify_order_id,
+                )
+                .order_by(Notification.id)
+            )
+            .scalars()
+            .all()
+        )
+        db.engine.dispose()
+    # Somchai shops in Thai: confirmed, shipped, out for delivery, delivered.
+    assert subjects == [
+        "ยืนยันคำสั่งซื้อ #1002 แล้ว",
+        "คำสั่งซื้อ #1002 จัดส่งแล้ว",
+        "คำสั่งซื้อ #1002 กำลังนำจ่าย",
+        "คำสั่งซื้อ #1002 จัดส่งสำเร็จแล้ว",
+    ]
