@@ -156,6 +156,19 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 
 
+def extend_catalog(entries: dict[str, dict[str, str]]) -> None:
+    """Add a domain package's shopper-facing text (e.g. `app/returns/messages.py`) to the one catalog.
+
+    Each package owns its keys under its own prefix ("returns.", "recs."), so a clash is a bug."""
+    if set(entries) != set(LOCALES):
+        raise ValueError(f"catalog entries must cover exactly {LOCALES}")
+    for locale, texts in entries.items():
+        clash = [key for key in texts if key in CATALOG[locale] and CATALOG[locale][key] != texts[key]]
+        if clash:
+            raise ValueError(f"catalog keys already defined differently: {clash}")
+        CATALOG[locale].update(texts)
+
+
 def negotiate_locale(*candidates: str | None) -> str:
     """The first supported locale among the candidates (`th-TH`, `en_US`, ...), else English."""
     for candidate in candidates:
