@@ -34,16 +34,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.health import health_bp
     from app.notifications.hooks import provider_hooks_bp
     from app.notifications.links import notification_links_bp
-    from app.shopify.webhooks import webhooks_bp
     from app.storefront import links_bp, storefront_bp
 
-    app.register_blueprint(webhooks_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(storefront_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(notification_links_bp)
     app.register_blueprint(provider_hooks_bp)
+
+    from app.shopify.webhooks import WebhookIntake
+
+    # Outermost: Shopify's webhook deliveries skip Flask's request machinery (see app/shopify/webhooks.py).
+    app.wsgi_app = WebhookIntake(app, app.wsgi_app)  # type: ignore[method-assign]
 
     from app.cli import register_cli
 

@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -23,6 +23,7 @@ QUEUES = ("webhooks", "default", "notifications", "bulk")
 
 # Transient failures (network, throttling, a locked row) are retried with growing pauses.
 RETRY_DEFAULT = Retry(max=5, interval=[10, 30, 120, 600, 1800])
+FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay inspectable for a week
 
 _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -76,7 +77,7 @@ def enqueue(
     q = get_queue(queue)
     if unique and job_id and rerun_settled:
         job_is_alive(job_id)  # clears a finished or failed job of that id, so it can run again
-    options: dict[str, Any] = {"job_id": job_id, "retry": retry, "failure_ttl": 7 * 24 * 3600}
+    options: dict[str, Any] = {"job_id": job_id, "retry": retry, "failure_ttl": FAILURE_TTL}
     try:
         if at is not None:
             q.enqueue_at(at, func, *args, unique=unique, **options)
@@ -86,6 +87,31 @@ def enqueue(
             q.enqueue(func, *args, unique=unique, **options)
     except DuplicateJobError:
         log.debug("job %s already queued", job_id)
+
+
+def enqueue_new(
+    func: Callable[..., Any], *args: Any, queue: str, job_id: str, retry: Retry | None = RETRY_DEFAULT
+) -> None:
+    """Enqueue a job whose id is new by construction (e.g. derived from a row just inserted).
+
+    The job is built by RQ itself (`Queue.create_job`, `Job.to_dict`), so a worker reads it exactly as
+    one from `Queue.enqueue` (tests compare the two field by field), but it is written with just HSET and
+    RPUSH in one round trip, without RQ's MULTI/EXEC and dependency bookkeeping: this runs once per
+    webhook at intake. A job whose push was lost is re-enqueued by the sweepers (`job_is_alive`).
+    """
+    q = get_queue(queue)
+    job = q.create_job(func, args=args, job_id=job_id, retry=retry, failure_ttl=FAILURE_TTL)
+    job.origin = q.name
+    job.enqueued_at = datetime.now(UTC)
+    if job.timeout is None:
+        job.timeout = q.DEFAULT_TIMEOUT
+    mapping = job.to_dict()
+    mapping["status"] = JobStatus.QUEUED.value
+    with q.connection.pipeline(transaction=False) as pipe:
+        pipe.sadd(Queue.redis_queues_keys, q.key)
+        pipe.hset(job.key, mapping=mapping)
+        pipe.rpush(q.key, job.id)
+        pipe.execute()
 
 
 def _run_inline(func: Callable[..., Any], args: tuple[Any, ...]) -> None:

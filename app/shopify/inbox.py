@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
 from app.extensions import db
-from app.jobs import RETRY_DEFAULT, enqueue, get_queue, job_id, job_is_alive, with_app_context
+from app.jobs import enqueue, enqueue_new, job_id, job_is_alive, with_app_context
 from app.orders.services import PayloadError
 from app.shopify.models import Shop, WebhookEvent
 from app.shopify.shops import shop_id_for_domain
@@ -122,7 +122,10 @@ def _insert_postgres(
     prepared statement skips SQL compilation (measured: benchmarks/webhook_ingest.py). Any session
     work done before (a first-seen shop row) is committed first so the row it references exists.
     """
-    session.commit()
+    # A scoped session hides in_transaction(); the first-seen shop row must be committed before we refer to it.
+    real_session = session() if callable(session) else session
+    if real_session.in_transaction():
+        real_session.commit()
     url = _libpq_url(session.get_bind())
     params = (
         shop_id,
@@ -164,17 +167,7 @@ def enqueue_new_event(event_id: int) -> None:
     if current_app.config["SETTINGS"].jobs_inline:
         enqueue_processing(event_id)
         return
-    queue = get_queue("webhooks")
-    with queue.connection.pipeline() as pipe:
-        queue.enqueue(
-            process_webhook_event,
-            event_id,
-            job_id=job_id("webhook", event_id),
-            retry=RETRY_DEFAULT,
-            failure_ttl=7 * 24 * 3600,
-            pipeline=pipe,
-        )
-        pipe.execute()
+    enqueue_new(process_webhook_event, event_id, queue="webhooks", job_id=job_id("webhook", event_id))
 
 
 def enqueue_processing(event_id: int) -> None:

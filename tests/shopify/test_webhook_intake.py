@@ -116,6 +116,21 @@ def test_topic_may_come_from_the_path(ctx, client, run_jobs):
     assert _count(Order) == 1
 
 
+def test_intake_layer_answers_only_for_webhook_paths(ctx, client):
+    assert client.get("/webhooks").status_code == 405
+    assert client.get("/webhooks").headers["Allow"] == "POST"
+    assert client.post("/webhooksx", data=b"{}").status_code == 404  # not ours: Flask's own 404
+    assert client.get("/healthz").status_code in (200, 503)  # everything else still reaches Flask
+
+
+def test_oversized_body_is_refused_before_it_is_read(ctx, client):
+    body = b"x" * (5 * 1024 * 1024 + 1)
+    response = client.post("/webhooks", data=body, headers=webhook_headers("orders/create", body))
+    assert response.status_code == 413
+    assert response.json == {"error": "payload too large"}
+    assert _count(WebhookEvent) == 0
+
+
 def test_duplicate_webhook_is_acknowledged_once(ctx, post_webhook, run_jobs, redis_conn):
     payload = load_fixture("orders_create.json")
     webhook_id = str(uuid.uuid4())
