@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.db import BigIntPK, ShopScoped, dialect_insert, utcnow
 from app.extensions import db
 
+# Session.info key under which `app.subscribers.collecting_domain_events` gathers new event ids.
+COLLECTED_EVENTS_KEY = "aftercart_collected_domain_events"
+
 
 class DomainEvent(ShopScoped, db.Model):
     __tablename__ = "domain_events"
@@ -40,7 +43,8 @@ def record_event(
 ) -> bool:
     """Record a domain event once per (shop, dedupe_key); returns True when it is new.
 
-    A new event is handed to its subscribers by `dispatch_domain_event`, enqueued after commit.
+    A new event is handed to its subscribers by `dispatch_domain_event`: enqueued after commit, or, inside
+    `app.subscribers.collecting_domain_events`, run by the caller right after its own commit.
     """
     stmt = (
         dialect_insert(session, DomainEvent.__table__)
@@ -58,6 +62,10 @@ def record_event(
     event_id = session.execute(stmt.returning(DomainEvent.__table__.c.id)).scalar()
     if event_id is None:
         return False
+    collected = session.info.get(COLLECTED_EVENTS_KEY)
+    if collected is not None:
+        collected.append(event_id)
+        return True
     from app.jobs import enqueue_after_commit, job_id
     from app.subscribers import dispatch_domain_event
 

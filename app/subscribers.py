@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.events import DomainEvent
+from app.events import COLLECTED_EVENTS_KEY, DomainEvent
 from app.extensions import db
 from app.jobs import enqueue, job_id, job_is_alive, with_app_context
 
@@ -40,6 +42,33 @@ def dispatch_domain_event(event_id: int) -> str:
     event.dispatched_at = utcnow()
     db.session.commit()
     return "dispatched"
+
+
+@contextmanager
+def collecting_domain_events(session: Session) -> Iterator[list[int]]:
+    """Inside, `record_event` only collects the ids of new events; the caller commits, then gives them to
+    `dispatch_collected_events`. A webhook job does this so a status change reaches its subscribers in
+    the same job instead of one more RQ job per event (a crash in between is healed by the sweeper)."""
+    collected: list[int] = []
+    session.info[COLLECTED_EVENTS_KEY] = collected
+    try:
+        yield collected
+    finally:
+        session.info.pop(COLLECTED_EVENTS_KEY, None)
+
+
+def dispatch_collected_events(event_ids: list[int]) -> None:
+    """Dispatch events whose rows are committed; one that fails is handed to a job (RQ retries it)."""
+    for event_id in event_ids:
+        try:
+            dispatch_domain_event(event_id)
+        except Exception:
+            db.session.rollback()
+            log.exception("domain event %s: dispatch failed in line; queued as a job", event_id)
+            try:
+                enqueue(dispatch_domain_event, event_id, queue="default", job_id=job_id("event", event_id), unique=True)
+            except Exception:
+                log.warning("domain event %s left for the sweeper", event_id)
 
 
 @with_app_context

@@ -7,10 +7,9 @@ import threading
 import time
 
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
 
 from app.cron import PERIODIC_JOBS, Periodic
-from app.extensions import db
 from app.jobs import QUEUES, enqueue, job_id, redis_connection
 
 log = logging.getLogger(__name__)
@@ -18,12 +17,23 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 60
 
 
-class AppWorker(Worker):
-    """A forking worker whose work horses never share the parent's database connections."""
+class AppWorker(SimpleWorker):
+    """Runs each job in the worker process itself, not in a forked work horse.
 
-    def main_work_horse(self, *args, **kwargs):  # type: ignore[override]
-        db.engine.dispose(close=False)
-        return super().main_work_horse(*args, **kwargs)
+    Our jobs are short (a webhook, a domain event, one message) and a fork per job cost more than the job
+    (benchmarks/notifications.py: ~6 sends/s forking against ~40/s in process), which turned a burst of
+    webhooks into minutes of email latency. Job timeouts still hold (SIGALRM in the main thread), each job
+    gets a fresh app context and database session, and a worker that dies mid-job is recovered the same way
+    (RQ's abandoned-job handling plus our sweepers; tests/notifications/test_delivery_guarantees.py)."""
+
+    def __init__(self, *args, app: Flask, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app = app
+
+    def execute_job(self, job, queue):  # type: ignore[override]
+        # A context of its own per job: a fresh database session, removed (connection returned) at the end.
+        with self.app.app_context():
+            super().execute_job(job, queue)
 
 
 def enqueue_due_periodic_jobs(now: float | None = None, jobs: tuple[Periodic, ...] = PERIODIC_JOBS) -> int:
@@ -62,7 +72,9 @@ def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, burst: bool = False
     try:
         # RQ retries a dead worker's jobs, and a restarted worker takes over a dead one's scheduler lock, only
         # in its maintenance pass (default: every 10 minutes): after a crash, sends would wait that long.
-        worker = AppWorker(list(queues), connection=redis_connection(app), maintenance_interval=MAINTENANCE_SECONDS)
+        worker = AppWorker(
+            list(queues), connection=redis_connection(app), maintenance_interval=MAINTENANCE_SECONDS, app=app
+        )
         worker.work(with_scheduler=True, burst=burst)
     finally:
         stop.set()

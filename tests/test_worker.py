@@ -40,3 +40,24 @@ def test_event_whose_job_died_is_requeued_by_the_sweeper(ctx, post_webhook, redi
     db.session.expire_all()
     assert db.session.execute(select(WebhookEvent.status)).scalar_one() == "processed"
     assert requeue_stranded_webhook_events() == 0
+
+
+def session_in_use() -> int:
+    """A job that reports which database session it ran with."""
+    return db.session().hash_key  # unique per Session object, never reused
+
+
+def test_the_worker_runs_each_job_in_its_own_app_context(app, redis_conn):
+    from rq.job import Job
+
+    from app.jobs import enqueue_new
+    from app.worker import AppWorker
+
+    with app.app_context():
+        outer = db.session().hash_key
+        for n in range(2):
+            enqueue_new(session_in_use, queue="default", job_id=f"session-{n}", retry=None)
+        AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn, app=app).work(burst=True)
+    first, second = (Job.fetch(f"session-{n}", connection=redis_conn).return_value() for n in range(2))
+    assert first is not None and second is not None
+    assert len({outer, first, second}) == 3  # no job saw the worker's session or another job's

@@ -7,6 +7,7 @@ to the default instead of failing to send.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -97,11 +98,17 @@ class Rendered:
     template_error: str | None = None
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str):
+    # Parsing and compiling cost more than rendering; the same few defaults and merchant templates recur.
+    return _sandbox.from_string(source)
+
+
 def render_string(source: str, context: dict[str, Any]) -> str:
     """Render a (merchant or default) template in the bounded sandbox; raises on any breach."""
     if source.count("{%") and len(_LOOP_TAG.findall(source)) > MAX_LOOPS:
         raise SecurityError(f"at most {MAX_LOOPS} loops in a template")
-    output = _sandbox.from_string(source).render(**context)
+    output = _compiled(source).render(**context)
     if len(output) > MAX_OUTPUT:
         raise SecurityError(f"rendered text longer than {MAX_OUTPUT} characters")
     return output

@@ -172,14 +172,15 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         return _finish(notification, "failed", f"{notification.channel} is not configured")
 
     context = message_context(notification, shop, order, shipment)
-    tokens = tokens_for(tracking_settings(session, shop.id))
+    look = tracking_settings(session, shop.id)
+    tokens = tokens_for(look)
     branding = {
         "accent": tokens.accent,
         "text": tokens.text,
         "background": tokens.background,
         "font_stack": tokens.font_stack,
         "radius": f"{tokens.radius_px}px",
-        "logo_url": tracking_settings(session, shop.id).logo_url or "",
+        "logo_url": look.logo_url or "",
     }
     unsubscribe = unsubscribe_url(shop.id, notification.channel, notification.recipient or "", notification.locale)
     rendered = render_message(
@@ -202,8 +203,6 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     notification.reason = (
         f"merchant template failed, default used ({rendered.template_error})" if rendered.template_error else None
     )
-    session.commit()  # the content and the attempt are on record before anything leaves
-
     message = OutgoingMessage(
         notification_id=notification.id,
         shop_domain=shop.domain,
@@ -218,6 +217,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         unsubscribe_url=unsubscribe if notification.channel == "email" else None,
         locale=notification.locale,
     )
+    session.commit()  # the content and the attempt are on record before anything leaves
     try:
         result = channel.send(message)
     except TransientSendError as exc:

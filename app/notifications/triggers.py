@@ -122,6 +122,7 @@ def plan_notifications(event: DomainEvent) -> list[int]:
     if order is None:
         return []
     settings = notification_settings(session, event.shop_id)
+    locale = locale_for(session, order)
     created = []
     for channel in ("email", "sms", "line"):
         if not channel_enabled(settings, trigger, channel):
@@ -135,6 +136,7 @@ def plan_notifications(event: DomainEvent) -> list[int]:
             order=order,
             shopify_fulfillment_id=event.shopify_fulfillment_id,
             domain_event_id=event.id,
+            locale=locale,
         )
         if notification_id:
             created.append(notification_id)
@@ -152,8 +154,11 @@ def create_notification(
     shopify_fulfillment_id: int | None = None,
     domain_event_id: int | None = None,
     resend_of_id: int | None = None,
+    locale: str | None = None,
 ) -> int | None:
-    """Insert the notification once; queue its send after commit unless policy already says no."""
+    """Insert the notification once; queue its send after commit unless policy already says no.
+
+    `locale` is the shopper's language when the caller already knows it (one lookup per event, not per channel)."""
     recipient = recipient_for(session, order, channel)
     refusal = policy.consent_allows(session, shop_id, channel, recipient)
     values: dict[str, Any] = {
@@ -162,7 +167,7 @@ def create_notification(
         "trigger": trigger,
         "channel": channel,
         "recipient": recipient,
-        "locale": locale_for(session, order),
+        "locale": locale or locale_for(session, order),
         "shopify_order_id": order.shopify_order_id,
         "shopify_fulfillment_id": shopify_fulfillment_id,
         "domain_event_id": domain_event_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -184,6 +183,7 @@ def process_webhook_event(event_id: int) -> str:
     MAX_ATTEMPTS, or on a PayloadError, the event is marked `failed` with the reason.
     """
     from app.shopify.topics import ALL_HANDLERS
+    from app.subscribers import collecting_domain_events, dispatch_collected_events
 
     session = db.session
     event = session.execute(
@@ -194,27 +194,29 @@ def process_webhook_event(event_id: int) -> str:
         return "skipped"
     handler = ALL_HANDLERS.get(event.topic)
     shop = session.get(Shop, event.shop_id)
-    try:
-        if handler is None:
-            raise PayloadError(f"no handler for topic {event.topic!r}")
-        if event.payload is None:
-            raise PayloadError("payload was erased before processing")
-        handler(shop, json.loads(event.payload))
-    except PayloadError as exc:
-        session.rollback()
-        _record_failure(event_id, str(exc), final=True)
-        return "failed"
-    except Exception as exc:
-        session.rollback()
-        final = _record_failure(event_id, f"{type(exc).__name__}: {exc}", final=False)
-        if final:
+    with collecting_domain_events(session) as new_events:
+        try:
+            if handler is None:
+                raise PayloadError(f"no handler for topic {event.topic!r}")
+            if event.payload is None:
+                raise PayloadError("payload was erased before processing")
+            handler(shop, orjson.loads(event.payload))
+        except PayloadError as exc:
+            session.rollback()
+            _record_failure(event_id, str(exc), final=True)
             return "failed"
-        raise
-    event.status = "processed"
-    event.error = None
-    event.attempts += 1
-    event.processed_at = utcnow()
-    session.commit()
+        except Exception as exc:
+            session.rollback()
+            final = _record_failure(event_id, f"{type(exc).__name__}: {exc}", final=False)
+            if final:
+                return "failed"
+            raise
+        event.status = "processed"
+        event.error = None
+        event.attempts += 1
+        event.processed_at = utcnow()
+        session.commit()
+    dispatch_collected_events(new_events)
     return "processed"
 
 

@@ -35,7 +35,7 @@ def test_notifications_benchmark_runs_tiny_and_reports_every_figure():
     out = proc.stdout
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{proc.stderr[-4000:]}"
 
-    for label in ("baseline smtplib", "baseline smtplib reused-connection", "worker send", "simple-worker send"):
+    for label in ("baseline smtplib", "baseline smtplib reused-connection", "worker send", "forking-worker send"):
         rate = re.search(rf"^{label} messages/s: ({NUMBER})( |$)", out, re.M)
         assert rate and float(rate.group(1)) > 0, out
     assert re.search(rf"^worker send wall: {NUMBER} s ", out, re.M), out
@@ -45,6 +45,7 @@ def test_notifications_benchmark_runs_tiny_and_reports_every_figure():
     assert re.search(rf"^  webhook->email latency p50: {SECONDS}, p95: {SECONDS}, max: {SECONDS}; ", out, re.M), out
     assert re.search(rf"^  pipeline emails/s: {NUMBER} ", out, re.M), out
     assert re.search(rf"^  stage planned -> sent: p50 {SECONDS}, p95 {SECONDS}$", out, re.M), out
+    assert re.search(r"^  RQ jobs per webhook: [0-9.]+ \(.*notify \d+.*webhook \d+\)$", out, re.M), out
     assert re.search(r"^target p95 < 2 s at [0-9.]+ webhooks/s: (PASS|FAIL) ", out, re.M), out
 
     summary = json.loads(re.search(r"^RESULT_JSON (.*)$", out, re.M).group(1))

@@ -5,13 +5,14 @@
 - an SMS due in the shopper's quiet hours waits for their end (Asia/Bangkok);
 - SMTP down for a while, then back: every message sent once, late.
 
-The first and last tests run the real worker (`python -m flask --app app worker`: a forking RQ worker with
-its scheduler and periodic loop) in a subprocess of its own, against this run's PostgreSQL database, Redis
-server and an aiosmtpd server on loopback. Where the code's own clocks would make a test wait for minutes,
-the test says which clock and moves it explicitly (class `Clock`); nothing of the app is patched.
+The first and last tests run the real worker (`python -m flask --app app worker`: jobs run in the worker
+process, with RQ's scheduler in a process of its own and the periodic loop) in a subprocess of its own,
+against this run's PostgreSQL database, Redis server and an aiosmtpd server on loopback. Where the code's
+own clocks would make a test wait for minutes, the test says which clock and moves it explicitly (class
+`Clock`); nothing of the app is patched.
 
-The kill test found a message lost for good: a worker killed between taking a job off the queue and its
-work horse starting it left a job RQ calls queued though nothing holds it, and the sweeper trusted that
+The kill test found a message lost for good: a worker killed between taking a job off the queue and
+marking it started left a job RQ calls queued though nothing holds it, and the sweeper trusted that
 status. test_a_job_a_dying_worker_took_off_the_queue_is_sent_by_the_sweeper pins that state down.
 """
 
@@ -141,9 +142,8 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 class WorkerProcess:
     """`python -m flask --app app worker` in a session of its own.
 
-    RQ puts each work horse in a process group of its own (os.setpgrp), so SIGKILL to the worker's process
-    group would leave the horse running to the end of its job. `kill()` does what the OOM killer or a
-    container runtime does: SIGKILL to every process of the session (worker, horse, scheduler).
+    `kill()` does what the OOM killer or a container runtime does: SIGKILL to every process of the session
+    (the worker and RQ's scheduler process), whatever process groups they put themselves in.
     """
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
@@ -199,7 +199,7 @@ class WorkerProcess:
 
     def kill(self) -> tuple[float, float]:
         """SIGKILL the whole session; returns when every process of it is gone, with the time the kill began
-        and the time it was over (the horse may finish a step in between: /proc has to be read first)."""
+        and the time it was over (a process may finish a step in between: /proc has to be read first)."""
         assert self.proc is not None
         began = time.time()
         for _ in range(500):
@@ -380,7 +380,7 @@ class Clock:
 
     def lost_jobs(self, rq_job_ids: set[str]) -> set[str]:
         """Jobs RQ calls queued that no queue holds and nothing runs: taken off the queue by a worker that
-        died before its work horse marked them started. (A worker on several queues dequeues with a plain
+        died before marking them started. (A worker on several queues dequeues with a plain
         LPOP; RQ's intermediate list, and its cleanup, only exist for single-queue workers.)"""
         started = set()
         for queue in self.queues:
@@ -443,7 +443,7 @@ def test_worker_killed_mid_batch_then_restarted_sends_every_message_exactly_once
     make_app, post_webhook, smtp_servers, redis_conn, real_worker
 ):
     """40 order-confirmed emails queued by signed webhooks; the real worker sends them through an SMTP server
-    that takes 60 ms a message, is SIGKILLed (worker, horse and scheduler) twice at random moments and
+    that takes 60 ms a message, is SIGKILLed (worker and scheduler) twice at random moments and
     restarted at once. The restarted worker sends what was still queued; RQ's abandoned-job handling and the
     notifications sweeper bring back what the dead one held; every message is then accepted exactly once,
     or (a kill between the server's 250 and the sender's commit) twice under the same Message-ID."""
@@ -553,7 +553,7 @@ def test_worker_killed_mid_batch_then_restarted_sends_every_message_exactly_once
 
 def test_a_job_a_dying_worker_took_off_the_queue_is_sent_by_the_sweeper(mail_app, post_webhook, smtp, redis_conn):
     """The state a worker on several queues leaves when SIGKILLed between taking a job off the queue (a plain
-    LPOP) and its work horse marking it started (the test above lands there now and then): RQ calls the job
+    LPOP) and marking it started (the test above lands there now and then): RQ calls the job
     queued, no queue holds it, no registry knows it. The sweeper must not take "queued" for alive."""
     post_orders(mail_app, post_webhook, 1)
     work_in_process(mail_app, redis_conn, ("webhooks", "default"))

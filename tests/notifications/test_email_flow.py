@@ -216,3 +216,17 @@ def test_a_new_carrier_estimate_sends_an_in_transit_update(mail_app, send, smtp,
     assert subjects[-1] == "Update on your order #1001"
     body = smtp.mailbox.messages[-1].get_payload()[0].get_payload(decode=True).decode()
     assert "Fri 20 Nov" in body
+
+
+def test_a_webhook_job_hands_its_domain_events_to_notifications_itself(mail_app, send, smtp, redis_conn):
+    """One job per webhook plus one per message: the status change is dispatched in the webhook's own job."""
+    send("orders/create", order_payload(T0))
+    with mail_app.app_context():
+        SimpleWorker([Queue("webhooks", connection=redis_conn)], connection=redis_conn).work(burst=True)
+        db.session.remove()
+    assert Queue("default", connection=redis_conn).job_ids == []  # no dispatch job was needed
+    [queued] = Queue("notifications", connection=redis_conn).job_ids
+    [notification] = [n for n in _notifications(mail_app) if n.channel == "email"]
+    assert queued == f"notify-{notification.id}" and notification.status == "queued"
+    work(mail_app, redis_conn)
+    assert len(smtp.mailbox.messages) == 1
