@@ -8,6 +8,7 @@ import time
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.worker import DequeueStrategy
 
 from app.cron import PERIODIC_JOBS, Periodic
 from app.jobs import QUEUES, enqueue, job_id, redis_connection
@@ -65,7 +66,10 @@ def _periodic_loop(app: Flask, stop: threading.Event, tick: float = 15.0) -> Non
 
 
 def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, burst: bool = False) -> None:
-    """Run a worker on the queues (in priority order) with RQ's scheduler and the periodic loop."""
+    """Run a worker on the queues with RQ's scheduler and the periodic loop.
+
+    The queues take turns (round robin): under a burst of webhooks the messages they cause keep going out
+    instead of waiting until every webhook is processed."""
     stop = threading.Event()
     if not burst:
         threading.Thread(target=_periodic_loop, args=(app, stop), daemon=True, name="periodic").start()
@@ -75,6 +79,6 @@ def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, burst: bool = False
         worker = AppWorker(
             list(queues), connection=redis_connection(app), maintenance_interval=MAINTENANCE_SECONDS, app=app
         )
-        worker.work(with_scheduler=True, burst=burst)
+        worker.work(with_scheduler=True, burst=burst, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
     finally:
         stop.set()

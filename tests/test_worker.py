@@ -61,3 +61,25 @@ def test_the_worker_runs_each_job_in_its_own_app_context(app, redis_conn):
     first, second = (Job.fetch(f"session-{n}", connection=redis_conn).return_value() for n in range(2))
     assert first is not None and second is not None
     assert len({outer, first, second}) == 3  # no job saw the worker's session or another job's
+
+
+def record_turn(name: str) -> None:
+    from app.jobs import redis_connection
+
+    redis_connection().rpush("test:turns", name)
+
+
+def test_the_worker_serves_its_queues_in_turn(app, redis_conn):
+    """A burst of webhook jobs must not hold back the messages they cause until the burst is over."""
+    from app.jobs import enqueue_new
+    from app.worker import run_worker
+
+    with app.app_context():
+        for n in range(3):
+            enqueue_new(record_turn, f"webhook-{n}", queue="webhooks", job_id=f"turn-webhook-{n}", retry=None)
+        for n in range(3):
+            enqueue_new(record_turn, f"send-{n}", queue="notifications", job_id=f"turn-send-{n}", retry=None)
+        run_worker(app, ("webhooks", "notifications"), burst=True)
+    turns = [t.decode() for t in redis_conn.lrange("test:turns", 0, -1)]
+    assert sorted(turns) == sorted([f"webhook-{n}" for n in range(3)] + [f"send-{n}" for n in range(3)])
+    assert turns.index("send-0") < turns.index("webhook-2"), turns
