@@ -227,9 +227,21 @@ class Services:
         except Exception as exc:
             log(f"could not flush redis db {self.redis_db}: {exc}")
 
-    def reset_intake(self) -> None:
-        """Forget the warm-up: empty the inbox and the queues (the shop row stays, like in production)."""
+    def reset_intake(self, settle_timeout: float = 15.0) -> None:
+        """Forget the warm-up: empty the inbox and the queues (the shop row stays, like in production).
+
+        First wait until no row has arrived for a moment: on a busy machine gunicorn may still be working
+        through warm-up connections the load generator already gave up on, and a row stored after the
+        TRUNCATE would count against the measured run."""
         with self.pg(self.database_url) as conn:
+            deadline = time.monotonic() + settle_timeout
+            last = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                now = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
+                if now == last:
+                    break
+                last = now
             conn.execute("TRUNCATE webhook_events RESTART IDENTITY")
         self.redis().flushdb()
 
