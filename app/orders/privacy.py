@@ -25,7 +25,7 @@ class CustomerRef:
         return [v for v in values if v] + [str(i) for i in self.shopify_order_ids]
 
 
-def _matching_orders(customer: CustomerRef):
+def matching_orders(customer: CustomerRef):
     conditions = []
     if customer.shopify_customer_id:
         conditions.append(Order.shopify_customer_id == customer.shopify_customer_id)
@@ -39,7 +39,7 @@ def _matching_orders(customer: CustomerRef):
 
 
 def export_customer_data(session: Session, shop_id: int, customer: CustomerRef) -> dict[str, Any]:
-    condition = _matching_orders(customer)
+    condition = matching_orders(customer)
     if condition is None:
         return {"orders": []}
     orders = session.execute(select(Order).where(Order.shop_id == shop_id, condition)).scalars().all()
@@ -105,7 +105,7 @@ def erase_customer_data(session: Session, shop_id: int, customer: CustomerRef) -
             .where(Customer.shop_id == shop_id, customer_condition)
             .execution_options(synchronize_session=False)
         )
-    condition = _matching_orders(customer)
+    condition = matching_orders(customer)
     if condition is None:
         return 0
     result = session.execute(

@@ -65,9 +65,23 @@ def _line_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
                 "sku": item.get("sku"),
                 "quantity": item.get("quantity"),
                 "price": str(price) if price is not None else None,
+                "discount": str(_line_discount(item)),
             }
         )
     return items
+
+
+def _line_discount(item: dict[str, Any]) -> Decimal:
+    """What discounts took off the whole line (all units): its allocations, else the older total_discount."""
+    allocations = item.get("discount_allocations") or []
+    try:
+        if allocations:
+            total = sum((Decimal(str(a.get("amount") or "0")) for a in allocations), Decimal("0"))
+        else:
+            total = Decimal(str(item.get("total_discount") or "0"))
+    except (InvalidOperation, TypeError):
+        total = Decimal("0")
+    return total.quantize(Decimal("0.01"))
 
 
 def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:

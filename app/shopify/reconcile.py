@@ -51,7 +51,8 @@ _LINE_ITEM_FIELDS = """
           quantity
           variant { id }
           product { id }
-          originalUnitPriceSet { shopMoney { amount currencyCode } }"""
+          originalUnitPriceSet { shopMoney { amount currencyCode } }
+          totalDiscountSet { shopMoney { amount } }"""
 
 
 def _fulfillments_field(first: int, tracking_first: int, items_first: int) -> str:
@@ -251,6 +252,7 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
                 "quantity": item.get("quantity"),
                 "price": price,
                 "price_set": _money_set(price, price_currency),
+                "total_discount": ((item.get("totalDiscountSet") or {}).get("shopMoney") or {}).get("amount"),
             }
         )
     return {

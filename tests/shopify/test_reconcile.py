@@ -121,6 +121,7 @@ def test_reconcile_heals_a_missed_webhook_with_its_fulfillment(install_shop: Cal
             "sku": "SKU-1",
             "quantity": 1,
             "price": "89.99",
+            "discount": "0.00",
         }
     ]
     assert order.shopify_updated_at == parse_timestamp(updated)

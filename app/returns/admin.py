@@ -1,0 +1,308 @@
+"""The merchant's returns pages in the embedded admin (/app/returns): list with filters, detail with actions,
+and the policy editor (rules, loyalty tiers and their perks) with the simulator before publishing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.admin import _page_context
+from app.extensions import db
+from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnSyncOp
+from app.returns.rules import RESOLUTIONS, PolicyError, policy_from_dict
+from app.returns.services import (
+    DECLINE_REASONS,
+    LABEL_TYPES,
+    MAX_LABEL_BYTES,
+    ReturnInputError,
+    TransitionError,
+    Upload,
+    add_tracking,
+    approve_return,
+    check_upload,
+    close_return,
+    decline_return,
+    get_return,
+    mark_inspected,
+    mark_received,
+    policy_row,
+    publish_draft,
+    resolve_return,
+    retry_failed_sync,
+    save_draft,
+)
+from app.returns.simulator import simulate
+from app.returns.tracking import scans_for
+from app.shopify.auth import admin_required
+
+returns_admin_bp = Blueprint("returns_admin", __name__, url_prefix="/app/returns")
+
+
+def _actor() -> str:
+    return f"merchant:{g.admin.user_id or 'unknown'}"
+
+
+def _shop_return(return_id: int) -> ReturnRequest:
+    found = get_return(db.session, g.admin.shop.id, return_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@returns_admin_bp.get("")
+@returns_admin_bp.get("/")
+@admin_required
+def list_returns():
+    shop_id = g.admin.shop.id
+    query = select(ReturnRequest).where(ReturnRequest.shop_id == shop_id)
+    status = request.args.get("status")
+    if status in STATUSES:
+        query = query.where(ReturnRequest.status == status)
+    source = request.args.get("source")
+    if source in ("portal", "shopify"):
+        query = query.where(ReturnRequest.source == source)
+    resolution = request.args.get("resolution")
+    if resolution in RESOLUTIONS:
+        query = query.where(ReturnRequest.resolution == resolution)
+    if request.args.get("attention") == "1":
+        query = query.where(ReturnRequest.needs_attention.is_not(None))
+    returns = db.session.execute(query.order_by(ReturnRequest.id.desc()).limit(200)).scalars().all()
+    return render_template(
+        "admin/returns/list.html",
+        returns=returns,
+        statuses=STATUSES,
+        resolutions=RESOLUTIONS,
+        filters=request.args,
+        **_page_context(),
+    )
+
+
+@returns_admin_bp.get("/<int:return_id>")
+@admin_required
+def return_detail(return_id: int):
+    found = _shop_return(return_id)
+    ops = db.session.execute(
+        select(ReturnSyncOp).where(ReturnSyncOp.return_request_id == found.id).order_by(ReturnSyncOp.id)
+    ).scalars()
+    files = db.session.execute(
+        select(ReturnFile.id, ReturnFile.kind, ReturnFile.content_type, ReturnFile.size).where(
+            ReturnFile.shop_id == found.shop_id, ReturnFile.return_request_id == found.id
+        )
+    ).all()
+    return render_template(
+        "admin/returns/detail.html",
+        ret=found,
+        ops=list(ops),
+        files=files,
+        scans=scans_for(found),
+        decline_reasons=DECLINE_REASONS,
+        error=request.args.get("error"),
+        **_page_context(),
+    )
+
+
+@returns_admin_bp.get("/<int:return_id>/files/<int:file_id>")
+@admin_required
+def return_file(return_id: int, file_id: int):
+    found = _shop_return(return_id)
+    stored = db.session.execute(
+        select(ReturnFile).where(
+            ReturnFile.id == file_id, ReturnFile.shop_id == found.shop_id, ReturnFile.return_request_id == found.id
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        abort(404)
+    response = Response(stored.data, mimetype=stored.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "attachment"
+    return response
+
+
+def _act(return_id: int, action: str) -> Any:
+    found = _shop_return(return_id)
+    form = request.form if request.form else (request.get_json(silent=True) or {})
+    try:
+        if action == "approve":
+            approve_return(db.session, found, _actor())
+        elif action == "decline":
+            decline_return(db.session, found, _actor(), str(form.get("reason") or ""), form.get("note"))
+        elif action == "received":
+            mark_received(db.session, found, _actor())
+        elif action == "inspected":
+            mark_inspected(db.session, found, _actor(), form.get("note"))
+        elif action == "resolve":
+            resolve_return(db.session, found, _actor())
+        elif action == "close":
+            close_return(db.session, found, _actor())
+        elif action == "tracking":
+            add_tracking(db.session, found, _actor(), form.get("company"), str(form.get("number") or ""))
+        else:
+            abort(404)
+        db.session.commit()
+    except (TransitionError, ReturnInputError) as exc:
+        db.session.rollback()
+        message = (
+            str(exc) if isinstance(exc, TransitionError) else "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        )
+        if request.accept_mimetypes.best == "application/json" or request.is_json:
+            return jsonify(error="invalid", message=message), 409 if isinstance(exc, TransitionError) else 422
+        return redirect(url_for("returns_admin.return_detail", return_id=return_id, error=message))
+    if request.is_json:
+        return jsonify(status=found.status)
+    return redirect(url_for("returns_admin.return_detail", return_id=return_id))
+
+
+@returns_admin_bp.post("/<int:return_id>/<any(approve, decline, received, inspected, resolve, close, tracking):action>")
+@admin_required
+def return_action(return_id: int, action: str):
+    return _act(return_id, action)
+
+
+@returns_admin_bp.post("/<int:return_id>/label")
+@admin_required
+def upload_label(return_id: int):
+    """The built-in label adapter: the merchant uploads a PDF or PNG label (type and size checked)."""
+    found = _shop_return(return_id)
+    uploaded = request.files.get("label")
+    if uploaded is None or not uploaded.filename:
+        return jsonify(error="invalid", message="choose a PDF or PNG label file"), 400
+    upload = Upload(uploaded.filename, uploaded.mimetype or "", uploaded.read(MAX_LABEL_BYTES + 1))
+    uploaded.close()
+    problem = check_upload(upload, LABEL_TYPES, MAX_LABEL_BYTES)
+    if problem:
+        message = "the label must be a PDF or PNG file" if problem == "bad_type" else "the label is larger than 2 MB"
+        return jsonify(error=problem, message=message), 413 if problem == "too_large" else 415
+    db.session.add(
+        ReturnFile(
+            shop_id=found.shop_id,
+            return_request_id=found.id,
+            kind="label",
+            content_type=upload.content_type,
+            size=len(upload.data),
+            data=upload.data,
+        )
+    )
+    db.session.commit()
+    return redirect(url_for("returns_admin.return_detail", return_id=return_id))
+
+
+@returns_admin_bp.post("/<int:return_id>/sync/<int:op_id>/retry")
+@admin_required
+def retry_sync(return_id: int, op_id: int):
+    found = _shop_return(return_id)
+    if not retry_failed_sync(db.session, found.shop_id, op_id):
+        abort(404)
+    found.needs_attention = None
+    db.session.commit()
+    return redirect(url_for("returns_admin.return_detail", return_id=return_id))
+
+
+@returns_admin_bp.get("/policy")
+@admin_required
+def policy_page():
+    row = policy_row(db.session, g.admin.shop.id)
+    db.session.commit()
+    simulation = None
+    draft_error = None
+    if row.draft:
+        try:
+            simulation = simulate(
+                db.session, g.admin.shop.id, policy_from_dict(row.published), policy_from_dict(row.draft)
+            )
+        except PolicyError as exc:
+            draft_error = exc.errors
+    editing = row.draft or row.published
+    return render_template(
+        "admin/returns/policy.html",
+        row=row,
+        editing=editing,
+        editing_json=json.dumps(editing, indent=2, ensure_ascii=False),
+        simulation=simulation,
+        draft_error=draft_error,
+        resolutions=RESOLUTIONS,
+        **_page_context(),
+    )
+
+
+@returns_admin_bp.post("/api/policy/draft")
+@admin_required
+def save_policy_draft():
+    """Save a changed policy (JSON) as the draft; 422 naming every bad field. Nothing changes for shoppers
+    until it is published."""
+    payload = request.get_json(silent=True)
+    if payload is None and request.form.get("policy"):
+        try:
+            payload = json.loads(request.form["policy"])
+        except ValueError:
+            return jsonify(error="invalid", message="the policy is not valid JSON"), 400
+    if not isinstance(payload, dict):
+        return jsonify(error="invalid", message="send the policy as a JSON object"), 400
+    try:
+        save_draft(db.session, g.admin.shop.id, payload)
+    except PolicyError as exc:
+        db.session.rollback()
+        return jsonify(error="invalid", fields=exc.errors), 422
+    db.session.commit()
+    if request.is_json:
+        return jsonify(status="draft saved")
+    return redirect(url_for("returns_admin.policy_page"))
+
+
+@returns_admin_bp.get("/api/policy/simulation")
+@admin_required
+def simulation_json():
+    row = policy_row(db.session, g.admin.shop.id)
+    if not row.draft:
+        return jsonify(error="no_draft", message="save a draft policy first"), 409
+    result = simulate(db.session, g.admin.shop.id, policy_from_dict(row.published), policy_from_dict(row.draft))
+
+    def figures(f):
+        return {
+            "eligible_requests": f.eligible_requests,
+            "credit_bonus_cost": str(f.credit_bonus_cost),
+            "free_shipping_cost": str(f.free_shipping_cost),
+            "kept_share_percent": str(f.kept_share),
+            "returnable_orders": f.returnable_orders,
+        }
+
+    return jsonify(
+        days=result.days,
+        requests=result.requests,
+        orders=result.orders,
+        published=figures(result.published),
+        draft=figures(result.draft),
+        became_ineligible=result.became_ineligible,
+        became_eligible=result.became_eligible,
+    )
+
+
+@returns_admin_bp.post("/policy/publish")
+@admin_required
+def publish_policy():
+    publish_draft(db.session, g.admin.shop.id)
+    db.session.commit()
+    return redirect(url_for("returns_admin.policy_page"))
+
+
+@returns_admin_bp.post("/policy/tiers/<code>/<any(window, free_return_shipping, auto_approve, credit_bonus):perk>")
+@admin_required
+def toggle_perk(code: str, perk: str):
+    """Switch one tier perk on or off in the draft (the simulator shows what it would change)."""
+    row = policy_row(db.session, g.admin.shop.id)
+    draft = json.loads(json.dumps(row.draft or row.published))
+    for tier in draft.get("tiers") or []:
+        if tier.get("code") == code:
+            perks = tier.setdefault("perks", {})
+            current = perks.setdefault(perk, {})
+            current["enabled"] = not current.get("enabled", False)
+            if perk == "window" and not current.get("days"):
+                current["days"] = 60
+            break
+    else:
+        abort(404)
+    save_draft(db.session, g.admin.shop.id, draft)
+    db.session.commit()
+    return redirect(url_for("returns_admin.policy_page"))
