@@ -3,7 +3,7 @@
 (function () {
 'use strict';
 
-// An element with a class and text, appended to parent when given.
+// An element with a class and text, appended to parent if given.
 function h(tag, cls, text, parent) {
   var el = document.createElement(tag);
   if (cls) el.className = cls;
@@ -23,7 +23,7 @@ function parseUrl(u) {
   try { return new URL(u, location.href); } catch (e) { return null; }
 }
 
-// "2026-11-20T10:00:00+07:00" -> "20 Nov 2026" in the shopper's language (shop-local date).
+// ISO date -> "20 Nov 2026", shopper's language, shop-local date.
 function formatDate(iso, locale) {
   var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
   if (!m) return '';
@@ -62,8 +62,7 @@ function init(root) {
     show([h('p', 'ac-message ac-message--' + kind, text)]);
   }
 
-  // Before loading, grow (never shrink) the result area to the viewport's bottom: a tall result then
-  // only pushes down content already out of view.
+  // Grow (never shrink) the result to the viewport's bottom before loading: no shift in view.
   function reserve() {
     var r = result.getBoundingClientRect();
     var want = Math.ceil(Math.max(r.height, innerHeight - Math.max(r.top, 0)));
@@ -75,7 +74,7 @@ function init(root) {
     (items || []).forEach(function (it) {
       var li = h('li', 'ac-item', null, ul);
       var src = it.image_url && parseUrl(it.image_url);
-      // Same-origin images only (/cdn/shop/...): the block makes no third-party requests.
+      // Same-origin images only (/cdn/shop/...): no third-party requests.
       if (src && src.origin === location.origin) {
         var img = h('img', 'ac-item__img', null, li);
         img.src = src.href;
@@ -166,6 +165,20 @@ function init(root) {
     return card;
   }
 
+  function recs(d) {
+    var box = h('section', 'ac-ship ac-recs');
+    h('h4', 'ac-ship__title', d.recommendations_title, box);
+    var ul = h('ul', null, null, box);
+    d.recommendations.forEach(function (r) {
+      var a = h('a', null, null, h('li', null, null, ul)), m = h('i', null, null, a), src = parseUrl(r.image_url);
+      if (/^https:/.test(r.url)) a.href = r.url;
+      if (r.image_url && src && src.origin === location.origin) (m = h('img', null, null, m)).alt = '', m.src = src.href;
+      h('span', null, r.title, a);
+      h('b', null, r.price_label, a);
+    });
+    return box;
+  }
+
   function render(d) {
     var o = d.order;
     var ships = d.shipments || [];
@@ -183,7 +196,7 @@ function init(root) {
       itemList(rest, box);
       nodes.push(box);
     }
-    // d.recommendations is a slot for later: nothing is rendered for it yet.
+    if ((d.recommendations || []).length) nodes.push(recs(d));
     show(nodes);
   }
 

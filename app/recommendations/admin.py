@@ -1,0 +1,255 @@
+"""Recommendations in the embedded admin (report, settings, catalogue sync) and the `flask recs` commands.
+
+Every query is scoped by the signed-in shop (g.admin.shop.id). Mutations are JSON fetches; a bad field is a
+400 naming each problem, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import Blueprint, g, jsonify, render_template, request
+from sqlalchemy import func, select
+
+from app.db import utcnow
+from app.extensions import db
+from app.recommendations import PLACEMENTS
+from app.recommendations.attribution import placement_report
+from app.recommendations.catalog import latest_sync
+from app.recommendations.models import CatalogProduct, CatalogSync, RecommendationSettings
+from app.shopify.auth import admin_required
+
+recommendations_admin_bp = Blueprint("recommendations_admin", __name__, url_prefix="/app/recommendations")
+recommendations_cli_bp = Blueprint("recs", __name__, cli_group="recs")
+
+PLACEMENT_LABELS = {
+    "tracking_page": "Tracking page",
+    "tracking_widget": "Tracking widget (theme block)",
+    "return_status": "Return status page",
+    "return_exchange": "Exchange step of returns",
+    "email": "Order emails (marketing consent only)",
+}
+REPORT_DAYS = 30
+MAX_IDS = 100
+MAX_WINDOW_DAYS = 60
+_DISCOUNT_CODE = re.compile(r"\A[A-Za-z0-9_\-]{1,64}\Z")
+
+
+def _settings(shop_id: int) -> RecommendationSettings:
+    found = db.session.execute(
+        select(RecommendationSettings).where(RecommendationSettings.shop_id == shop_id)
+    ).scalar_one_or_none()
+    if found is None:
+        found = RecommendationSettings(shop_id=shop_id, is_enabled=True, attribution_window_days=7, pins={})
+        db.session.add(found)
+    return found
+
+
+def sync_progress(sync: CatalogSync | None) -> dict[str, Any] | None:
+    if sync is None:
+        return None
+    return {
+        "id": sync.id,
+        "status": sync.status,
+        "object_count": sync.object_count,
+        "imported_products": sync.imported_products,
+        "error": sync.error,
+        "started_at": sync.started_at.isoformat(),
+        "finished_at": sync.finished_at.isoformat() if sync.finished_at else None,
+    }
+
+
+@recommendations_admin_bp.get("")
+@recommendations_admin_bp.get("/")
+@admin_required
+def recommendations_page():
+    from app.admin import _page_context
+
+    shop = g.admin.shop
+    settings = _settings(shop.id)
+    counts = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(
+                CatalogProduct.deleted_at.is_(None),
+                CatalogProduct.status == "active",
+                CatalogProduct.is_published.is_(True),
+                CatalogProduct.is_available.is_(True),
+            ),
+        ).where(CatalogProduct.shop_id == shop.id, CatalogProduct.deleted_at.is_(None))
+    ).one()
+    report = placement_report(db.session, shop.id, utcnow() - timedelta(days=REPORT_DAYS))
+    return render_template(
+        "admin/recommendations/index.html",
+        settings=settings,
+        report=report,
+        labels=PLACEMENT_LABELS,
+        placements=PLACEMENTS,
+        products_total=counts[0],
+        products_recommendable=counts[1],
+        sync=sync_progress(latest_sync(db.session, shop.id)),
+        report_days=REPORT_DAYS,
+        **_page_context(),
+    )
+
+
+def _id_list(raw: Any) -> list[int] | None:
+    """'123, 456' or [123, 456] -> [123, 456]; None when any entry is not a product id."""
+    items = raw if isinstance(raw, list) else [p for p in re.split(r"[\s,]+", str(raw or "")) if p]
+    ids: list[int] = []
+    for item in items:
+        text = str(item).strip()
+        if text.startswith("gid://shopify/Product/"):
+            text = text.rsplit("/", 1)[-1]
+        if not text.isdigit() or len(text) > 19:
+            return None
+        if int(text) not in ids:
+            ids.append(int(text))
+    return ids if len(ids) <= MAX_IDS else None
+
+
+def validate_settings(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    values["is_enabled"] = str(data.get("is_enabled", "")).lower() in ("1", "true", "on", "yes")
+    excluded = _id_list(data.get("excluded_product_ids", ""))
+    if excluded is None:
+        errors["excluded_product_ids"] = f"product ids (numbers), at most {MAX_IDS}"
+    values["excluded_product_ids"] = excluded or []
+    pins: dict[str, list[int]] = {}
+    for placement in PLACEMENTS:
+        found = _id_list(data.get(f"pins_{placement}", ""))
+        if found is None:
+            errors[f"pins_{placement}"] = f"product ids (numbers), at most {MAX_IDS}"
+        elif found:
+            pins[placement] = found
+    values["pins"] = pins
+    code = str(data.get("discount_code") or "").strip()
+    if code and not _DISCOUNT_CODE.match(code):
+        errors["discount_code"] = "letters, digits, - and _ only, at most 64"
+    values["discount_code"] = code or None
+    window = str(data.get("attribution_window_days") or "").strip()
+    if not window.isdigit() or not 1 <= int(window) <= MAX_WINDOW_DAYS:
+        errors["attribution_window_days"] = f"a whole number of days from 1 to {MAX_WINDOW_DAYS}"
+    else:
+        values["attribution_window_days"] = int(window)
+    return values, errors
+
+
+@recommendations_admin_bp.post("/api/settings")
+@admin_required
+def save_settings_json():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="invalid", fields={"body": "expected a JSON object"}), 400
+    values, errors = validate_settings(data)
+    if errors:
+        return jsonify(error="invalid", fields=errors), 400
+    settings = _settings(g.admin.shop.id)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    db.session.commit()
+    return jsonify(status="saved")
+
+
+@recommendations_admin_bp.get("/api/sync")
+@admin_required
+def sync_status_json():
+    return jsonify(sync=sync_progress(latest_sync(db.session, g.admin.shop.id)))
+
+
+@recommendations_admin_bp.post("/api/sync")
+@admin_required
+def start_sync_json():
+    from app.recommendations.jobs import queue_catalog_sync
+
+    running = latest_sync(db.session, g.admin.shop.id)
+    if running is not None and running.status in ("starting", "running", "importing"):
+        return jsonify(error="already_running", sync=sync_progress(running)), 409
+    queue_catalog_sync(g.admin.shop.id)
+    return jsonify(status="queued"), 202
+
+
+@recommendations_admin_bp.post("/api/rebuild")
+@admin_required
+def rebuild_json():
+    from app.recommendations.jobs import queue_rebuild
+
+    queue_rebuild(g.admin.shop.id)
+    return jsonify(status="queued"), 202
+
+
+@recommendations_admin_bp.get("/api/report")
+@admin_required
+def report_json():
+    rows = placement_report(db.session, g.admin.shop.id, utcnow() - timedelta(days=REPORT_DAYS))
+    return jsonify(
+        days=REPORT_DAYS,
+        placements=[{**row, "revenue": str(row["revenue"])} for row in rows],
+    )
+
+
+# --- CLI -------------------------------------------------------------------------------------------------
+
+
+def progress_bar(done: int, total: int | None, width: int = 30) -> str:
+    if not total:
+        return "[" + "?" * 3 + " " * (width - 3) + f"] {done}"
+    filled = min(width, int(width * done / total))
+    return "[" + "#" * filled + "." * (width - filled) + f"] {done}/{total}"
+
+
+@recommendations_cli_bp.cli.command("sync")
+@click.option("--shop", "shop_domain", required=True, help="the shop's myshopify.com domain")
+@click.option("--poll-every", default=2.0, show_default=True, help="seconds between status checks")
+def sync_command(shop_domain: str, poll_every: float) -> None:
+    """Bulk-sync a shop's catalogue now, with a progress bar, then rebuild its models."""
+    from app.recommendations import catalog, model_build
+    from app.shopify.graphql import AdminClient
+    from app.shopify.shops import get_shop
+
+    shop = get_shop(db.session, shop_domain)
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_domain}")
+
+    def show(sync: CatalogSync) -> None:
+        label = "importing" if sync.status == "importing" else "exporting"
+        total = sync.object_count if sync.status == "importing" else None
+        done = sync.imported_lines if sync.status == "importing" else sync.object_count
+        sys.stdout.write(f"\r{label} {progress_bar(done, total)} lines, {sync.imported_products} products ")
+        sys.stdout.flush()
+
+    with AdminClient(shop.id) as client:
+        try:
+            sync = catalog.start_bulk_sync(db.session, shop.id, client)
+        except catalog.BulkSyncError as exc:
+            raise click.ClickException(str(exc)) from exc
+        while catalog.poll_bulk_sync(db.session, sync, client, on_progress=show) == "running":
+            show(sync)
+            time.sleep(poll_every)
+    show(sync)
+    click.echo()
+    if sync.status != "completed":
+        raise click.ClickException(f"sync {sync.status}: {sync.error}")
+    counts = model_build.rebuild_models(db.session, shop.id)
+    click.echo(f"imported {sync.imported_products} products; models rebuilt from {counts['orders']} orders")
+
+
+@recommendations_cli_bp.cli.command("rebuild")
+@click.option("--shop", "shop_domain", required=True)
+def rebuild_command(shop_domain: str) -> None:
+    """Recompute a shop's recommendation models from all its orders."""
+    from app.recommendations import model_build
+    from app.shopify.shops import get_shop
+
+    shop = get_shop(db.session, shop_domain)
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_domain}")
+    started = time.perf_counter()
+    counts = model_build.rebuild_models(db.session, shop.id)
+    click.echo(f"rebuilt in {time.perf_counter() - started:.1f}s: {counts}")

@@ -1,0 +1,43 @@
+"""Webhook handlers for the catalogue topics (registered in app/shopify/topics.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.recommendations import catalog
+from app.recommendations.models import CatalogSync
+from app.shopify.models import Shop
+
+
+def on_product_changed(shop: Shop, payload: dict[str, Any]) -> None:
+    """products/create and products/update: the payload is the whole product with its variants."""
+    catalog.upsert_product(db.session, shop.id, catalog.product_from_rest(payload))
+
+
+def on_product_deleted(shop: Shop, payload: dict[str, Any]) -> None:
+    """products/delete: `{"id": ...}` only."""
+    catalog.delete_product(db.session, shop.id, payload)
+
+
+def on_bulk_operation_finished(shop: Shop, payload: dict[str, Any]) -> None:
+    """bulk_operations/finish: import our export now instead of at the next poll."""
+    from app.jobs import enqueue_after_commit, job_id
+    from app.recommendations.jobs import poll_catalog_sync
+
+    operation_id = str((payload or {}).get("admin_graphql_api_id") or "")
+    sync = db.session.execute(
+        select(CatalogSync).where(CatalogSync.shop_id == shop.id, CatalogSync.bulk_operation_id == operation_id)
+    ).scalar_one_or_none()
+    if sync is not None and sync.status == "running":
+        enqueue_after_commit(
+            db.session,
+            poll_catalog_sync,
+            sync.id,
+            0,
+            queue="bulk",
+            job_id=job_id("recs-sync-finish", sync.id),
+            unique=True,
+        )

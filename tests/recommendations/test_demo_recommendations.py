@@ -1,0 +1,63 @@
+"""The demo store (SQLite, inline jobs) shows recommendations on its tracking and returns pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.config import Settings
+from app.demo import DEMO_SHOP_DOMAIN, demo_tracking_links
+from app.extensions import db
+from app.orders.models import Order
+from app.recommendations import recommend
+from tests.storefront.test_tracking_page import signed_query
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app(Settings.from_env({"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{path}"}))
+    with app.app_context():
+        from app.demo import setup_demo
+
+        shop = setup_demo()
+        shop_id = shop.id
+        db.session.remove()
+    yield app, shop_id
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_every_demo_tracking_page_shows_recommendations(demo):
+    app, shop_id = demo
+    client = app.test_client()
+    with app.app_context():
+        links = demo_tracking_links(shop_id)
+    assert links
+    for n, (name, _, path) in enumerate(links):
+        # One shopper each: the lookup limit is per client.
+        page = client.get(path, headers={"X-Forwarded-For": f"10.0.0.{n}"}).get_data(as_text=True)
+        assert 'data-slot="recommendations"' in page, name
+        assert "Straw hat" in page, name  # the demo merchant's pin
+
+
+def test_demo_return_pages_offer_the_next_size_and_similar_products(demo):
+    app, shop_id = demo
+    with app.app_context():
+        maya = db.session.execute(select(Order).where(Order.order_number == 1023)).scalar_one()
+        exchange = recommend(shop_id, "return_exchange", order_id=maya.id, return_reason="too_small")
+        assert (exchange[0].title, exchange[0].variant_title, exchange[0].reason) == ("Linen shirt", "L", "next_size")
+        similar = recommend(shop_id, "return_status", order_id=maya.id, return_reason="not_as_described")
+        assert similar and {c.title for c in similar} <= {"Cotton shorts", "Linen trousers"}
+        db.session.remove()
+
+
+def test_demo_returns_portal_page_shows_recommendations(demo):
+    app, _ = demo
+    secret = app.config["SETTINGS"].shopify_api_secret
+    query = signed_query({"order": "1023", "email": "maya@example.com"}, secret=secret, shop=DEMO_SHOP_DOMAIN)
+    page = app.test_client().get("/proxy/returns?" + query, headers={"X-Forwarded-For": "10.0.1.1"})
+    assert page.status_code == 200
+    assert "Straw hat" in page.get_data(as_text=True) or "Silk scarf" in page.get_data(as_text=True)
