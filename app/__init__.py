@@ -43,6 +43,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(notification_links_bp)
     app.register_blueprint(provider_hooks_bp)
 
+    from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
+    from app.recommendations.attribution import recommendation_links_bp
+
+    app.register_blueprint(recommendations_admin_bp)
+    app.register_blueprint(recommendation_links_bp)
+    app.register_blueprint(recommendations_cli_bp)
+
+    from app.returns.admin import returns_admin_bp
+    from app.returns.storefront import returns_storefront_bp
+
+    app.register_blueprint(returns_admin_bp)
+    app.register_blueprint(returns_storefront_bp)
+
     from app.shopify.webhooks import WebhookIntake
 
     # Outermost: Shopify's webhook deliveries skip Flask's request machinery (see app/shopify/webhooks.py).
@@ -77,5 +90,7 @@ def _import_models() -> None:
     import app.events  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.orders.models  # noqa: F401
+    import app.recommendations.models  # noqa: F401
+    import app.returns.models  # noqa: F401
     import app.shopify.models  # noqa: F401
     import app.tracking.models  # noqa: F401

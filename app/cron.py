@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.notifications.services import requeue_pending_notifications
+from app.recommendations.jobs import rebuild_all_shops
+from app.returns.tracking import poll_return_parcels
 from app.shopify.inbox import purge_processed_payloads, requeue_stranded_webhook_events
 from app.shopify.reconcile import reconcile_all_shops
 from app.subscribers import requeue_undispatched_events
@@ -30,4 +32,6 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("purge-webhook-payloads", purge_processed_payloads, 3600),
     Periodic("detect-delays", detect_delays, 900),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
+    Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
+    Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),
 )

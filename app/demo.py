@@ -298,12 +298,18 @@ def setup_demo() -> Shop:
     shop.is_installed = True
     shop.installed_at = utcnow()
     db.session.commit()
+    from app.recommendations.demo import seed_demo_catalogue
+
+    seed_demo_catalogue(shop)  # products (webhooks) and pins, so every page can show recommendations
     for topic, payload in demo_deliveries():
         _deliver(topic, payload)
     from app.tracking.monitor import check_shop
 
     check_shop(db.session, shop.id)  # flags the parcel whose estimate has passed as delayed
     db.session.commit()
+    from app.returns.demo import seed_demo_returns
+
+    seed_demo_returns(shop)  # returns in several states, two loyalty tiers in use
     return shop
 
 

@@ -18,6 +18,12 @@ TRIGGERS = (
     "ready_for_pickup",
     "delayed",
     "exception",
+    # returns (app/returns): one message per step the shopper needs to know about
+    "return_requested",
+    "return_approved",
+    "return_declined",
+    "return_received",
+    "return_resolved",
 )
 
 # Channels on by default for each trigger: email for everything; SMS/LINE only where the moment matters.
@@ -95,6 +101,36 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "({{ status_label }}). The shop has been told. Reply to this email if you need help.",
             "short": "{{ shop_name }}: there's a problem delivering {{ order_name }}. Details: {{ tracking_url }}",
         },
+        "return_requested": {
+            "subject": "We received your return request for {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nThanks: {{ shop_name }} has your return request for "
+            "{{ order_name }} and will let you know once it is reviewed.",
+            "short": "{{ shop_name }}: we received your return request for {{ order_name }}.",
+        },
+        "return_approved": {
+            "subject": "Your return for {{ order_name }} is approved",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour return for {{ order_name }} is approved. The return "
+            "page shows how to send the items back.",
+            "short": "{{ shop_name }}: your return for {{ order_name }} is approved.",
+        },
+        "return_declined": {
+            "subject": "About your return request for {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nSorry, {{ shop_name }} could not accept the return "
+            "request for {{ order_name }}. Reply to this email if you have questions.",
+            "short": "{{ shop_name }}: sorry, the return request for {{ order_name }} was declined.",
+        },
+        "return_received": {
+            "subject": "We received your returned items from {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\n{{ shop_name }} has received the items you sent back "
+            "from {{ order_name }} and is checking them now.",
+            "short": "{{ shop_name }}: we received your returned items from {{ order_name }}.",
+        },
+        "return_resolved": {
+            "subject": "Your return for {{ order_name }} is complete",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour return for {{ order_name }} is complete: your refund, "
+            "store credit or exchange has been issued.",
+            "short": "{{ shop_name }}: your return for {{ order_name }} is complete.",
+        },
     },
     "th": {
         "order_confirmed": {
@@ -160,6 +196,36 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขนส่งแจ้งว่าพัสดุของคุณมีปัญหา "
             "({{ status_label }}) ร้านได้รับแจ้งแล้ว ตอบกลับอีเมลนี้ได้หากต้องการความช่วยเหลือ",
             "short": "{{ shop_name }}: การจัดส่ง {{ order_name }} มีปัญหา ดูรายละเอียด: {{ tracking_url }}",
+        },
+        "return_requested": {
+            "subject": "เราได้รับคำขอคืนสินค้าสำหรับ {{ order_name }} แล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณค่ะ {{ shop_name }} "
+            "ได้รับคำขอคืนสินค้าของ {{ order_name }} แล้ว และจะแจ้งให้ทราบเมื่อตรวจสอบเสร็จ",
+            "short": "{{ shop_name }}: ได้รับคำขอคืนสินค้าของ {{ order_name }} แล้ว",
+        },
+        "return_approved": {
+            "subject": "คำขอคืนสินค้าของ {{ order_name }} ได้รับการอนุมัติแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nคำขอคืนสินค้าของ "
+            "{{ order_name }} ได้รับการอนุมัติแล้ว ดูวิธีส่งสินค้าคืนได้ที่หน้าการคืนสินค้า",
+            "short": "{{ shop_name }}: คำขอคืนสินค้าของ {{ order_name }} อนุมัติแล้ว",
+        },
+        "return_declined": {
+            "subject": "เกี่ยวกับคำขอคืนสินค้าของ {{ order_name }}",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขออภัยค่ะ {{ shop_name }} "
+            "ไม่สามารถรับคืนสินค้าของ {{ order_name }} ได้ ตอบกลับอีเมลนี้ได้หากมีคำถาม",
+            "short": "{{ shop_name }}: ขออภัย คำขอคืนสินค้าของ {{ order_name }} ถูกปฏิเสธ",
+        },
+        "return_received": {
+            "subject": "เราได้รับสินค้าที่ส่งคืนจาก {{ order_name }} แล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\n{{ shop_name }} "
+            "ได้รับสินค้าที่คุณส่งคืนจาก {{ order_name }} แล้ว และกำลังตรวจสอบ",
+            "short": "{{ shop_name }}: ได้รับสินค้าที่ส่งคืนจาก {{ order_name }} แล้ว",
+        },
+        "return_resolved": {
+            "subject": "การคืนสินค้าของ {{ order_name }} เสร็จสมบูรณ์",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nการคืนสินค้าของ "
+            "{{ order_name }} เสร็จสมบูรณ์ เงินคืน เครดิตร้านค้า หรือสินค้าที่เปลี่ยนได้ดำเนินการแล้ว",
+            "short": "{{ shop_name }}: การคืนสินค้าของ {{ order_name }} เสร็จสมบูรณ์",
         },
     },
 }

@@ -182,11 +182,18 @@ def render_message(
         text_parts.append(f"{ui['track']}: {context['tracking_url']}")
     if context.get("items"):
         text_parts.append(ui["items"] + ":\n" + "\n".join(f"- {item}" for item in context["items"]))
+    from app.i18n import t
+
+    recommendations_title = t(locale, "recs.title.email")
+    if context.get("recommendations"):
+        lines = [f"- {c['title']} ({c['price_label']}): {c['url']}" for c in context["recommendations"]]
+        text_parts.append(recommendations_title + ":\n" + "\n".join(lines))
     text_parts.append(footer)
     if unsubscribe_url:
         text_parts.append(f"{ui['unsubscribe']}: {unsubscribe_url}")
     html = current_app.jinja_env.get_template("notifications/email/layout.html").render(
         subject=subject,
+        recommendations_title=recommendations_title,
         paragraphs=_paragraphs(body),
         ui=ui,
         footer=footer,

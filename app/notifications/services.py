@@ -88,8 +88,14 @@ def message_context(
         "tracking_number": (shipment.tracking_numbers or [None])[0] if shipment else None,
         "items": items,
         "tracking_url": tracking_url,
-        "recommendations": [],  # filled once recommendations land, and only with marketing consent
+        "recommendations": _recommendations(shop, order, locale),  # only with marketing consent
     }
+
+
+def _recommendations(shop: Shop, order: Order, locale: str) -> list[dict[str, Any]]:
+    from app.recommendations import recommendations_for_email
+
+    return [card.as_json() for card in recommendations_for_email(shop.id, order, locale)]
 
 
 def _override(notification: Notification) -> dict[str, str | None] | None:

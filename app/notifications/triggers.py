@@ -31,6 +31,15 @@ SHIPMENT_TRIGGERS = {
     "returned_to_sender": "exception",
 }
 
+# A return's steps the shopper hears about (app/returns/services.py records them as domain events).
+RETURN_TRIGGERS = {
+    "requested": "return_requested",
+    "approved": "return_approved",
+    "declined": "return_declined",
+    "received": "return_received",
+    "resolved": "return_resolved",
+}
+
 
 def notification_settings(session: Session, shop_id: int) -> NotificationSettings:
     found = session.execute(
@@ -72,6 +81,9 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
         return "delayed", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
     if event.kind == "shipment.estimate_changed":
         return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
+    if event.kind == "return.status_changed":
+        trigger = RETURN_TRIGGERS.get(data.get("to") or "")
+        return (trigger, f"return:{data.get('return_id')}") if trigger else None
     return None
 
 

@@ -14,6 +14,9 @@ from app.tracking.services import refresh_order_shipments, refresh_shipment
 def on_order_changed(shop: Shop, payload: dict[str, Any]) -> None:
     """orders/create, orders/updated, orders/cancelled: the payload is the whole order."""
     services.upsert_order(db.session, shop.id, payload)
+    from app.recommendations.jobs import on_order_upserted
+
+    on_order_upserted(db.session, shop.id, payload)  # attribution now; model update queued after commit
     record_checkout_consent(shop.id, payload)
     refresh_order_shipments(db.session, shop.id, int(payload["id"]))
 

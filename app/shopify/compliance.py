@@ -15,6 +15,8 @@ from app.db import ShopScoped, utcnow
 from app.extensions import db
 from app.notifications.privacy import erase_customer_notifications, export_customer_notifications
 from app.orders.privacy import CustomerRef, erase_customer_data, export_customer_data
+from app.recommendations.privacy import erase_customer_recommendation_data
+from app.returns.privacy import erase_customer_returns, export_customer_returns
 from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
 
 # Rows shop/redact keeps: the record that the redaction happened (it holds no personal data).
@@ -38,6 +40,7 @@ def on_customers_data_request(shop: Shop, payload: dict[str, Any]) -> None:
     customer = _customer_ref(payload, "orders_requested")
     report = export_customer_data(db.session, shop.id, customer)
     report.update(export_customer_notifications(db.session, shop.id, customer))
+    report.update(export_customer_returns(db.session, shop.id, customer))
     report["requested"] = {
         "shopify_customer_id": customer.shopify_customer_id,
         "email": customer.email,
@@ -61,6 +64,9 @@ def on_customers_data_request(shop: Shop, payload: dict[str, Any]) -> None:
 def on_customers_redact(shop: Shop, payload: dict[str, Any]) -> None:
     """Erase the customer's PII everywhere we keep it: order rows and stored webhook payloads."""
     customer = _customer_ref(payload, "orders_to_redact")
+    # Returns and recommendations find the customer through their orders: erase them before the orders' PII.
+    returns_erased = erase_customer_returns(db.session, shop.id, customer)
+    recommendation_rows_erased = erase_customer_recommendation_data(db.session, shop.id, customer)
     orders_erased = erase_customer_data(db.session, shop.id, customer)
     notifications_erased = erase_customer_notifications(db.session, shop.id, customer)
     payloads_erased = _erase_webhook_payloads_mentioning(shop.id, customer)
@@ -83,6 +89,8 @@ def on_customers_redact(shop: Shop, payload: dict[str, Any]) -> None:
                 "orders_redacted": orders_erased,
                 "notifications_redacted": notifications_erased,
                 "webhook_payloads_erased": payloads_erased,
+                "returns_redacted": returns_erased,
+                "recommendation_rows_redacted": recommendation_rows_erased,
             },
             status="completed",
             completed_at=utcnow(),

@@ -9,7 +9,17 @@ from app.orders.handlers import (
     on_fulfillment_changed,
     on_fulfillment_event_created,
     on_order_changed,
-    on_refund_created,
+)
+from app.recommendations.handlers import on_bulk_operation_finished, on_product_changed, on_product_deleted
+from app.returns.handlers import (
+    on_refund_created_for_returns,
+    on_return_approved,
+    on_return_canceled,
+    on_return_closed,
+    on_return_declined,
+    on_return_reopened,
+    on_return_requested,
+    on_return_updated,
 )
 from app.shopify.compliance import on_customers_data_request, on_customers_redact, on_shop_redact
 from app.shopify.lifecycle import on_app_scopes_update, on_app_uninstalled
@@ -26,7 +36,18 @@ HANDLERS: dict[str, Handler] = {
     "fulfillments/create": on_fulfillment_changed,
     "fulfillments/update": on_fulfillment_changed,
     "fulfillment_events/create": on_fulfillment_event_created,
-    "refunds/create": on_refund_created,
+    "refunds/create": on_refund_created_for_returns,
+    "returns/request": on_return_requested,
+    "returns/approve": on_return_approved,
+    "returns/decline": on_return_declined,
+    "returns/cancel": on_return_canceled,
+    "returns/close": on_return_closed,
+    "returns/reopen": on_return_reopened,
+    "returns/update": on_return_updated,
+    "products/create": on_product_changed,
+    "products/update": on_product_changed,
+    "products/delete": on_product_deleted,
+    "bulk_operations/finish": on_bulk_operation_finished,
 }
 
 COMPLIANCE_HANDLERS: dict[str, Handler] = {

@@ -146,9 +146,17 @@ def track_json():
     if order is None:
         return _json_error(400, "invalid", "track.invalid")
     view = tracking_view(db.session, order, locale, _shopper_tz(g.shop.iana_timezone))
+    view["recommendations"] = _recommendation_cards(g.shop.id, order, locale, "tracking_widget")
+    view["recommendations_title"] = t(locale, "track.recommendations")
     response = jsonify(view)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _recommendation_cards(shop_id: int, order: Order, locale: str, placement: str) -> list[dict[str, Any]]:
+    from app.recommendations import recommend, storefront_cards
+
+    return storefront_cards(recommend(shop_id, placement, order_id=order.id, locale=locale))
 
 
 def neutralise_liquid(value: Any) -> Any:
@@ -187,6 +195,7 @@ def render_tracking_page(
         order = _lookup(shop.id, token)
         if order is not None:
             view = tracking_view(db.session, order, locale, _shopper_tz(shop.iana_timezone))
+            view["recommendations"] = _recommendation_cards(shop.id, order, locale, "tracking_page")
     except LookupFailure as failure:
         status_code = failure.status
         error = t(locale, _MESSAGE_KEYS[failure.code])

@@ -36,6 +36,11 @@ import jwt
 import pytest
 
 from app.config import Settings
+from tests.fakes import shopify_bulk
+from tests.fakes.shopify_returns import MUTATION_FIELDS as RETURNS_MUTATION_FIELDS
+from tests.fakes.shopify_returns import QUERY_FIELDS as RETURNS_QUERY_FIELDS
+from tests.fakes.shopify_returns import ReturnsState
+from tests.fakes.shopify_returns import execute as execute_returns_field
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
@@ -245,7 +250,19 @@ def _resolve(value: Any, variables: dict[str, Any], defaults: dict[str, Any]) ->
 # --- the Admin API's cost rules -------------------------------------------------------------------
 
 # Fields that are Relay connections (first/last, nodes/edges/pageInfo) in the Admin API.
-CONNECTION_FIELDS = frozenset({"orders", "lineItems", "fulfillmentLineItems"})
+CONNECTION_FIELDS = frozenset(
+    {
+        "orders",
+        "lineItems",
+        "fulfillmentLineItems",
+        # returns (tests/fakes/shopify_returns.py)
+        "returns",
+        "returnLineItems",
+        "exchangeLineItems",
+        "reverseFulfillmentOrders",
+        "returnableFulfillmentLineItems",
+    }
+)
 # Child object types, for error messages that name the type as Shopify does.
 CHILD_TYPES = {
     "customer": "Customer",
@@ -344,6 +361,8 @@ class FakeShop:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     bucket: Bucket = field(default_factory=Bucket)
     scripted: deque[list[Any]] = field(default_factory=deque)
+    returns_state: ReturnsState = field(default_factory=ReturnsState)
+    bulk_state: shopify_bulk.BulkState = field(default_factory=shopify_bulk.BulkState)
 
 
 @dataclass
@@ -572,6 +591,10 @@ class FakeShopify:
         handler.wfile.write(data)
 
     def _route(self, record: Recorded) -> tuple[int, dict[str, str], Any]:
+        if record.method == "GET" and record.path.startswith(shopify_bulk.RESULTS_PATH):
+            with self._lock:
+                body = shopify_bulk.results_file(self, record.path)
+            return (200, {}, body) if body is not None else (404, {}, {"errors": "Not Found"})
         if record.method != "POST":
             return 404, {}, {"errors": "Not Found"}
         if not record.host.endswith(".myshopify.com"):
@@ -762,6 +785,12 @@ class FakeShopify:
             elif operation.kind == "query" and f.name == "order":
                 node = shop.orders.get(str(args.get("id")))
                 value = None if node is None else self._project(node, f, "Order", args_of)
+            elif f.name in (RETURNS_QUERY_FIELDS if operation.kind == "query" else RETURNS_MUTATION_FIELDS):
+                value = execute_returns_field(self, shop, operation.kind, f, args, args_of)
+            elif f.name in (
+                shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS
+            ):
+                value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
             else:
@@ -982,6 +1011,7 @@ def line_item_node(
     variant_id: int | None = None,
     product_id: int | None = None,
     variant_title: str | None = None,
+    discount: str = "0.00",
 ) -> dict[str, Any]:
     money = {"amount": price, "currencyCode": currency}
     return {
@@ -994,6 +1024,7 @@ def line_item_node(
         "variant": {"id": _gid("ProductVariant", variant_id)} if variant_id else None,
         "product": {"id": _gid("Product", product_id)} if product_id else None,
         "originalUnitPriceSet": {"shopMoney": money, "presentmentMoney": money},
+        "totalDiscountSet": {"shopMoney": {"amount": discount, "currencyCode": currency}},
     }
 
 

@@ -23,9 +23,9 @@ from tests.tracking.test_timeline import T0, order_payload, split_order_deliveri
 def signed_query(params: dict, secret: str = "test-secret", shop: str = SHOP, timestamp: int | None = None) -> str:
     """The query string Shopify's app proxy sends: our params plus shop, path_prefix, timestamp, signature."""
     full = {
+        "logged_in_customer_id": "",  # Shopify sends it empty for a guest; a test may pass a customer id
         **params,
         "shop": shop,
-        "logged_in_customer_id": "",
         "path_prefix": "/apps/aftercart",
         "timestamp": str(timestamp or int(time.time())),
     }
