@@ -289,3 +289,16 @@ def test_healthz_reports_database_and_redis(client, make_app):
     broken = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0").test_client().get("/healthz")
     assert broken.status_code == 503
     assert broken.json["database"] == "ok" and broken.json["redis"].startswith("error")
+
+
+def test_inbox_payloads_are_compressed_with_lz4(ctx):
+    """Migration 0006: LZ4 instead of pglz for the raw bodies, cheaper for PostgreSQL on every insert."""
+    from sqlalchemy import text
+
+    compression = db.session.execute(
+        text(
+            "SELECT attcompression FROM pg_attribute"
+            " WHERE attrelid = 'webhook_events'::regclass AND attname = 'payload'"
+        )
+    ).scalar_one()
+    assert compression == "l"
