@@ -10,14 +10,12 @@ from sqlalchemy import select
 
 from app.db import dialect_insert, utcnow, wrote_row
 from app.extensions import db
-from app.jobs import enqueue, job_id, with_app_context
+from app.jobs import with_app_context
 from app.orders.status import Status
 from app.returns.models import ReturnRequest, ReturnScan
-from app.tracking.polling import CarrierScan, configured_trackers
+from app.tracking.polling import CarrierScan, configured_trackers, enqueue_poll_batches
 
 log = logging.getLogger(__name__)
-
-BATCH = 50
 
 
 @with_app_context
@@ -38,16 +36,7 @@ def poll_return_parcels() -> dict[str, int]:
             .scalars()
             .all()
         )
-        for start in range(0, len(ids), BATCH):
-            batch = ids[start : start + BATCH]
-            enqueue(
-                poll_return_batch,
-                code,
-                batch,
-                queue="bulk",
-                job_id=job_id("poll-returns", code, batch[0]),
-                unique=True,
-            )
+        enqueue_poll_batches(poll_return_batch, "poll-returns", code, ids)
         queued[code] = len(ids)
     return queued
 

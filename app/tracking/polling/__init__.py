@@ -11,7 +11,7 @@ import hashlib
 import importlib
 import logging
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -130,18 +130,16 @@ def poll_carriers() -> dict[str, int]:
             .scalars()
             .all()
         )
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            enqueue(
-                poll_carrier_batch,
-                code,
-                batch,
-                queue="bulk",
-                job_id=job_id("poll", code, batch[0]),
-                unique=True,
-            )
+        enqueue_poll_batches(poll_carrier_batch, "poll", code, rows)
         queued[code] = len(rows)
     return queued
+
+
+def enqueue_poll_batches(job: Callable[[str, list[int]], int], kind: str, carrier_code: str, ids: list[int]) -> None:
+    """Queue `job(carrier_code, batch)` on the bulk queue for each BATCH of ids, once per first id."""
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        enqueue(job, carrier_code, batch, queue="bulk", job_id=job_id(kind, carrier_code, batch[0]), unique=True)
 
 
 @with_app_context
