@@ -39,10 +39,8 @@ import multiprocessing
 import os
 import random
 import re
-import runpy
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +55,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from _common import BenchError, BenchTimeout, free_port, log, time_bound  # noqa: E402
+from _common import (  # noqa: E402
+    BenchError,
+    BenchTimeout,
+    GunicornServer,
+    children,
+    free_port,
+    gunicorn_settings,  # noqa: E402
+    log,
+    time_bound,
+)
 from _common import cpu_seconds as _cpu_seconds  # noqa: E402
 from _common import proc_status as _proc_status  # noqa: E402
 
@@ -1089,37 +1096,6 @@ def explain_statements(services: Services, statements: list[tuple[str, Any]]) ->
 # --------------------------------------------------------------------------- gunicorn
 
 
-def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
-    """What gunicorn.conf.py resolves to under this environment (the same file gunicorn reads)."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {
-        k: conf.get(k)
-        for k in ("workers", "worker_class", "threads", "keepalive", "max_requests", "timeout", "preload_app")
-    }
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
-
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine."""
     with open("/proc/stat") as fh:
@@ -1128,76 +1104,37 @@ def machine_cpu() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-class Gunicorn:
-    """One gunicorn master in its own process group, started with the project's gunicorn.conf.py
-    and an access log whose last field is gunicorn's own request time (%(D)s, microseconds)."""
+class Gunicorn(GunicornServer):
+    """The shared gunicorn server with an access log whose last field is gunicorn's own request time
+    (%(D)s, microseconds), and the workers' peak memory and CPU."""
 
     def __init__(
         self, name: str, app_spec: str, env: dict[str, str], workdir: Path, extra_args: tuple[str, ...] = ()
     ) -> None:
+        port = free_port()
         self.name = name
-        self.app_spec = app_spec
-        self.port = free_port()
-        self.env = dict(env, PORT=str(self.port))
-        self.log_path = workdir / f"gunicorn-{name}.log"
         self.access_path = workdir / f"access-{name}.log"
-        self.extra_args = extra_args
-        self.proc: subprocess.Popen | None = None
         self.peak_kb: dict[int, int] = {}
-
-    def start(self, timeout: float = 60.0) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--access-logfile",
-            str(self.access_path),
-            "--access-logformat",
-            "%(U)s %(s)s %(D)s",
-            *self.extra_args,
-            self.app_spec,
-        ]
-        if _supports_no_control_socket():
-            cmd.insert(-1 - len(self.extra_args), "--no-control-socket")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        super().__init__(
+            app_spec,
+            port,
+            dict(env, PORT=str(port)),
+            workdir / f"gunicorn-{name}.log",
+            extra_args,
+            options=("--access-logfile", str(self.access_path), "--access-logformat", "%(U)s %(s)s %(D)s"),
         )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        assert self.proc is not None
-        workers = int(gunicorn_settings(self.env)["workers"])
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn {self.app_spec} exited at start:\n{self.log_tail()}")
-            if len(_children(self.proc.pid)) >= workers and self._port_open():
-                return
-            time.sleep(0.1)
-        raise BenchError(f"gunicorn {self.app_spec} did not start in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def _port_open(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
 
     def sample_rss(self) -> None:
         if self.proc is None:
             return
-        for pid in _children(self.proc.pid):
+        for pid in children(self.proc.pid):
             hwm = _proc_status(pid).get("VmHWM")
             if hwm:
                 self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), hwm)
 
     def cpu_seconds(self, since: dict[int, float] | None = None) -> Any:
         """CPU seconds of each worker now, or the total used since an earlier reading."""
-        now = {pid: _cpu_seconds(pid) for pid in (_children(self.proc.pid) if self.proc else [])}
+        now = {pid: _cpu_seconds(pid) for pid in (children(self.proc.pid) if self.proc else [])}
         if since is None:
             return now
         return sum(value - since.get(pid, 0.0) for pid, value in now.items())
@@ -1219,35 +1156,6 @@ class Gunicorn:
                     out[parts[0]].append((int(parts[1]), int(parts[2]) / 1000.0))
         return out
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def terminate(self) -> None:
-        """Graceful stop of the whole process group (master and workers), without waiting."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def stop(self) -> None:
-        self.terminate()
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=5)
-        log_file = getattr(self, "_log", None)
-        if log_file is not None and not log_file.closed:
-            log_file.close()
-
 
 def stop_all(servers: list[Gunicorn]) -> None:
     for server in servers:
@@ -1257,13 +1165,6 @@ def stop_all(servers: list[Gunicorn]) -> None:
             server.stop()
         except Exception as exc:  # cleanup must go on
             log(f"could not stop {server.name}: {exc}")
-
-
-def _supports_no_control_socket() -> bool:
-    """gunicorn >= 24 opens a control socket by default; a bench server must not take someone else's."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    return any("--no-control-socket" in (setting.cli or []) for setting in KNOWN_SETTINGS)
 
 
 class RssMonitor:
@@ -1813,7 +1714,7 @@ def run(
     servers.extend((app_server, bare_server))
     for server in servers:
         log(f"starting gunicorn {server.app_spec} on 127.0.0.1:{server.port}")
-        server.start()
+        server.launch()
     if stats is None:
         log(f"created database {services.db_name}; migrating")
         migrate(env, timeout=180)

@@ -23,10 +23,8 @@ import math
 import multiprocessing
 import os
 import re
-import runpy
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import BenchError, BenchTimeout, free_port, log, time_bound  # noqa: E402
+from _common import (  # noqa: E402
+    BenchError,
+    BenchTimeout,
+    GunicornServer,
+    children,
+    free_port,
+    gunicorn_settings,  # noqa: E402
+    log,
+    time_bound,
+)
 from _common import cpu_seconds as _cpu_seconds  # noqa: E402
 from _common import proc_status as _proc_status  # noqa: E402
 
@@ -111,23 +118,6 @@ def webhook_hmac(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses: fields start after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
-
 def _machine_cpu() -> tuple[int, int]:
     with open("/proc/stat") as fh:
         values = [int(v) for v in fh.readline().split()[1:]]
@@ -150,7 +140,7 @@ class WorkerMonitor:
 
     def __enter__(self) -> WorkerMonitor:
         self._machine_start = _machine_cpu()
-        for pid in _children(self.master_pid):
+        for pid in children(self.master_pid):
             self._cpu_start[pid] = _cpu_seconds(pid)
         self._thread.start()
         return self
@@ -169,7 +159,7 @@ class WorkerMonitor:
         self.stats.master_hwm_kb = _proc_status(self.master_pid).get("VmHWM", 0)
 
     def sample(self) -> None:
-        for pid in _children(self.master_pid):
+        for pid in children(self.master_pid):
             status = _proc_status(pid)
             if "VmHWM" in status:
                 self.stats.workers[pid] = max(self.stats.workers.get(pid, 0), status["VmHWM"])
@@ -299,94 +289,6 @@ def migrate(env: dict[str, str], timeout: float) -> None:
     )
     if proc.returncode != 0:
         raise BenchError(f"migration failed:\n{proc.stdout}\n{proc.stderr}")
-
-
-def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
-    """What gunicorn.conf.py resolves to under this environment (the same file gunicorn reads)."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {k: conf.get(k) for k in ("workers", "worker_class", "threads", "keepalive", "max_requests", "timeout")}
-
-
-class Gunicorn:
-    """One gunicorn master (own process group), started with the project's gunicorn.conf.py."""
-
-    def __init__(
-        self, app_spec: str, port: int, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()
-    ) -> None:
-        self.app_spec = app_spec
-        self.extra_args = extra_args
-        self.port = port
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            # A bench server must not take over the control socket of a gunicorn someone else runs.
-            "--no-control-socket",
-            *self.extra_args,
-            self.app_spec,
-        ]
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        workers = int(gunicorn_settings(self.env)["workers"])
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn {self.app_spec} exited at start:\n{self.log_tail()}")
-            if len(_children(self.proc.pid)) >= workers and self._port_open():
-                return
-            time.sleep(0.1)
-        raise BenchError(f"gunicorn {self.app_spec} did not start in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def _port_open(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self._close_log()
-            return
-        pgid = self.proc.pid  # start_new_session: the master leads its own process group
-        try:
-            os.killpg(pgid, signal.SIGTERM)  # graceful: workers finish their request
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(pgid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        self._close_log()
-
-    def _close_log(self) -> None:
-        log_file = getattr(self, "_log", None)
-        if log_file is not None and not log_file.closed:
-            log_file.close()
 
 
 # --------------------------------------------------------------------------- load generators
@@ -624,7 +526,7 @@ def bench_target(
     env = dict(env, PORT=str(port))
     # Only the bare endpoint needs benchmarks/ on the path; the app runs exactly as in the Procfile.
     extra = ("--pythonpath", str(BENCH_DIR)) if services is None else ()
-    server = Gunicorn(app_spec, port, env, workdir / f"gunicorn-{name}.log", extra)
+    server = GunicornServer(app_spec, port, env, workdir / f"gunicorn-{name}.log", extra)
     try:
         log(f"{name}: starting gunicorn {app_spec} on 127.0.0.1:{port}")
         server.start()
