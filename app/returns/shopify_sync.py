@@ -52,44 +52,21 @@ query ReturnableFulfillments($orderId: ID!) {
 }
 """
 
-RETURN_REQUEST = (
-    """
-mutation ReturnRequest($input: ReturnRequestInput!) {
-  returnRequest(input: $input) {
-    return {"""
-    + RETURN_FIELDS
-    + """    }
-    userErrors { field message code }
-  }
-}
+def _return_mutation(operation: str, field: str, variable: str, input_type: str) -> str:
+    """A mutation that answers with the return (RETURN_FIELDS) and Shopify's userErrors."""
+    return f"""
+mutation {operation}(${variable}: {input_type}!) {{
+  {field}({variable}: ${variable}) {{
+    return {{{RETURN_FIELDS}    }}
+    userErrors {{ field message code }}
+  }}
+}}
 """
-)
 
-RETURN_CREATE = (
-    """
-mutation ReturnCreate($returnInput: ReturnInput!) {
-  returnCreate(returnInput: $returnInput) {
-    return {"""
-    + RETURN_FIELDS
-    + """    }
-    userErrors { field message code }
-  }
-}
-"""
-)
 
-RETURN_APPROVE = (
-    """
-mutation ReturnApproveRequest($input: ReturnApproveRequestInput!) {
-  returnApproveRequest(input: $input) {
-    return {"""
-    + RETURN_FIELDS
-    + """    }
-    userErrors { field message code }
-  }
-}
-"""
-)
+RETURN_REQUEST = _return_mutation("ReturnRequest", "returnRequest", "input", "ReturnRequestInput")
+RETURN_CREATE = _return_mutation("ReturnCreate", "returnCreate", "returnInput", "ReturnInput")
+RETURN_APPROVE = _return_mutation("ReturnApproveRequest", "returnApproveRequest", "input", "ReturnApproveRequestInput")
 
 RETURN_DECLINE = """
 mutation ReturnDeclineRequest($input: ReturnDeclineRequestInput!) {
