@@ -61,6 +61,7 @@ def storefront_cards(cards: list[Card]) -> list[dict[str, Any]]:
     return [{**card.as_json(), "image_url": storefront_image(card.image_url)} for card in cards]
 
 
+@functools.lru_cache(maxsize=8192)  # babel re-parses the pattern on every call; prices repeat
 def format_price(amount: Decimal, currency: str, locale: str) -> str:
     try:
         return format_currency(amount, currency, locale="th_TH" if locale == "th" else "en_US")

@@ -9,6 +9,7 @@ do, or it used the merchant's recommendation discount code, within the merchant'
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -43,7 +44,12 @@ CART_ATTRIBUTES = ("_aftercart_click", "aftercart_click")
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SETTINGS"].secret_key, salt=_CLICK_SALT)
+    return _serializer_for(current_app.config["SETTINGS"].secret_key)
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=_CLICK_SALT)
 
 
 def card_link(

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from app.db import in_ids
 from app.orders.models import Order
 from app.recommendations.model_build import basket_of, customer_key
 from app.recommendations.models import (
@@ -152,9 +153,6 @@ def _candidates_statement(with_next: bool, with_best_sellers: bool) -> Any:
     """Every candidate source in one round trip: next purchases and co-purchases of the seeds, products of
     the seeds' types and collections by popularity, and best sellers. Built once; values bound per request."""
 
-    def seeds() -> Any:
-        return bindparam("seeds", expanding=True)
-
     shop = bindparam("shop_id")
     parts = []
     models = [("co", CoPurchase, CoPurchase.other_product_id)]
@@ -163,7 +161,7 @@ def _candidates_statement(with_next: bool, with_best_sellers: bool) -> Any:
     for kind, model, target in models:
         inner = (
             select(literal(kind).label("kind"), target.label("product"), model.score)
-            .where(model.shop_id == shop, model.product_id.in_(seeds()), model.score > 0)
+            .where(model.shop_id == shop, in_ids(model.product_id, "seeds"), model.score > 0)
             .order_by(model.score.desc())
             .limit(bindparam("limit"))
             .subquery()
@@ -172,10 +170,10 @@ def _candidates_statement(with_next: bool, with_best_sellers: bool) -> Any:
     seed_product = aliased(CatalogProduct)
     seed_collection = aliased(CatalogCollection)
     seed_types = select(seed_product.product_type).where(
-        seed_product.shop_id == shop, seed_product.shopify_product_id.in_(seeds())
+        seed_product.shop_id == shop, in_ids(seed_product.shopify_product_id, "seeds")
     )
     seed_collections = select(seed_collection.shopify_collection_id).where(
-        seed_collection.shop_id == shop, seed_collection.shopify_product_id.in_(seeds())
+        seed_collection.shop_id == shop, in_ids(seed_collection.shopify_product_id, "seeds")
     )
     in_seed_collections = select(CatalogCollection.shopify_product_id).where(
         CatalogCollection.shop_id == shop, CatalogCollection.shopify_collection_id.in_(seed_collections)
@@ -270,7 +268,7 @@ _CARD_PRODUCTS = select(
     _RECOMMENDABLE.label("is_recommendable"),
 ).where(
     CatalogProduct.shop_id == bindparam("shop_id"),
-    CatalogProduct.shopify_product_id.in_(bindparam("ids", expanding=True)),
+    in_ids(CatalogProduct.shopify_product_id, "ids"),
 )
 
 
