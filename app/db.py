@@ -85,9 +85,9 @@ def _in_ids_default(element: _InIds, compiler: Any, **kw: Any) -> str:
 def in_ids(column: Any, name: str) -> Any:
     """`column IN <the ids bound to name>`, with one statement text whatever the number of ids.
 
-    An expanding IN renders one text per list length: PostgreSQL plans each afresh (psycopg prepares only
-    texts it has seen five times) and SQLAlchemy re-renders it per execution. `= ANY(array)` is prepared
-    once and its plan reused; on the hot serving paths that is most of a query's cost."""
+    An expanding IN renders one text per list length, and SQLAlchemy re-renders it on every execution
+    (0.6 ms a request on the recommendations path). One text is also what psycopg needs to prepare a statement,
+    though it forgets them at each ROLLBACK, so read-only requests still plan every query."""
     return _InIds(column, bindparam(name, type_=IdList()))
 
 

@@ -12,11 +12,8 @@ items = Table("in_ids_items", metadata, Column("id", BigInteger, primary_key=Tru
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def engine(request, database_url: str):
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    if request.param == "sqlite":
-        url = "sqlite://"
-    engine = create_engine(url)
+def engine(request, base_settings):
+    engine = create_engine(base_settings.database_url if request.param == "postgresql" else "sqlite://")
     metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(items.insert(), [{"id": i} for i in (1, 2, 3, 9_007_199_254_740_993)])
@@ -40,7 +37,7 @@ def test_in_ids_renders_one_statement_text_whatever_the_list_length(engine):
     texts = set()
     with engine.connect() as conn:
 
-        def remember(conn, cursor, text, params, context, executemany):
+        def remember(_conn, _cursor, text, _params, _context, _executemany):
             texts.add(text)
 
         event.listen(engine, "before_cursor_execute", remember)
