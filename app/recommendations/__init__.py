@@ -120,10 +120,15 @@ def _cards(
     session = db.session
     order = None
     if order_id is not None:
-        found = session.execute(_order_statement(), {"order_id": order_id, "shop_id": shop_id}).first()
+        # One row holds the order's columns the ranking reads, the shop's currency and the settings: plain
+        # columns through the session's connection, not an ORM entity (this is the serving hot path).
+        found = (
+            session.connection().execute(_order_statement(), {"order_id": order_id, "shop_id": shop_id}).first()
+        )
         if found is None:
             return []
-        order, shop_currency, settings = found
+        order = settings = found
+        shop_currency = found.shop_currency
     else:
         shop_currency = session.execute(select(Shop.currency).where(Shop.id == shop_id)).scalar_one_or_none()
         settings = None
@@ -171,14 +176,24 @@ def _cards(
 
 @functools.cache
 def _order_statement() -> Any:
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import bindparam, func, select, true
 
     from app.orders.models import Order
     from app.recommendations.models import RecommendationSettings
     from app.shopify.models import Shop
 
     return (
-        select(Order, Shop.currency, RecommendationSettings)
+        select(
+            Order.id,
+            Order.line_items,
+            Order.shopify_customer_id,
+            Order.email,
+            Order.currency,
+            Shop.currency.label("shop_currency"),
+            func.coalesce(RecommendationSettings.is_enabled, true()).label("is_enabled"),  # no row: the default
+            RecommendationSettings.excluded_product_ids,
+            RecommendationSettings.pins,
+        )
         .join(Shop, Shop.id == Order.shop_id)
         .outerjoin(RecommendationSettings, RecommendationSettings.shop_id == Order.shop_id)
         .where(Order.id == bindparam("order_id"), Order.shop_id == bindparam("shop_id"))

@@ -109,7 +109,7 @@ class Shopper:
     bought_variants: dict[int, int]  # product -> the variant bought in this order
 
 
-def shopper_history(session: Session, shop_id: int, order: Order | None) -> Shopper:
+def shopper_history(session: Session, shop_id: int, order: Order | Any | None) -> Shopper:
     """What this shopper has bought (this order included even before the models have counted it)."""
     if order is None:
         return Shopper(None, set(), {})
@@ -121,7 +121,7 @@ def shopper_history(session: Session, shop_id: int, order: Order | None) -> Shop
         if i.get("product_id") and i.get("variant_id")
     }
     if key:
-        for products in session.execute(_BASKETS, {"shop_id": shop_id, "key": key}).scalars():
+        for products in session.connection().execute(_BASKETS, {"shop_id": shop_id, "key": key}).scalars():
             bought.update(products or [])
     variant_ids = [
         int(i["variant_id"]) for i in order.line_items or [] if i.get("variant_id") and not i.get("product_id")
@@ -223,9 +223,9 @@ def _candidates(
     if seeds or with_best_sellers:
         limit = NEIGHBOURS * max(1, min(len(seeds), 3))
         statement = _candidates_statement(with_next and bool(seeds), with_best_sellers)
-        for kind, product, score in session.execute(
+        for kind, product, score in session.connection().execute(
             statement, {"shop_id": shop_id, "seeds": seeds, "limit": limit}
-        ).all():
+        ):
             if kind == "category":  # found by type and by collection: once
                 found[kind][product] = max(found[kind][product], score)
             else:
@@ -276,7 +276,7 @@ def _products(session: Session, shop_id: int, ids: set[int]) -> dict[int, Any]:
     """Just the columns a card and the rules need (rows, not ORM objects: this is the serving hot path)."""
     if not ids:
         return {}
-    rows = session.execute(_CARD_PRODUCTS, {"shop_id": shop_id, "ids": sorted(ids)}).all()
+    rows = session.connection().execute(_CARD_PRODUCTS, {"shop_id": shop_id, "ids": sorted(ids)})
     return {row.shopify_product_id: row for row in rows}
 
 
@@ -321,15 +321,17 @@ def rank(
     shop_id: int,
     placement: str,
     *,
-    order: Order | None,
+    order: Order | Any | None,
     product_ids: tuple[int, ...] = (),
     return_reason: str | None = None,
     limit: int = 4,
-    settings: RecommendationSettings | None = None,
+    settings: RecommendationSettings | Any | None = None,
 ) -> list[Choice]:
     """The products to show, best first, after every rule; empty when the shop turned recommendations off.
 
-    `settings` may be passed when the caller already loaded them (saves a round trip on the hot path)."""
+    `order` is an Order or a row of its columns (id, line_items, shopify_customer_id, email); `settings` may
+    be passed, as an entity or a row with is_enabled, excluded_product_ids and pins, when the caller already
+    loaded them (saves a round trip on the hot path)."""
     settings = settings or settings_for(session, shop_id)
     if not settings.is_enabled or limit <= 0:
         return []
@@ -372,18 +374,15 @@ def rank(
             if variant is not None:
                 chosen.append(Choice(product, variant, 1.0, "next_size"))
 
-    def allowed(product: CatalogProduct | None) -> bool:
-        return (
-            product is not None
-            and product.is_recommendable
-            and product.shopify_product_id not in shopper.bought
-            and product.shopify_product_id not in excluded
-            and product.shopify_product_id not in {c.product.shopify_product_id for c in chosen}
-        )
+    ruled_out = shopper.bought | excluded | {c.product.shopify_product_id for c in chosen}
+
+    def allowed(product: Any) -> bool:
+        return product is not None and product.is_recommendable and product.shopify_product_id not in ruled_out
 
     for product_id in pins:
         if len(chosen) < limit and allowed(products.get(product_id)):
             chosen.append(Choice(products[product_id], None, 1.0, "pinned"))
+            ruled_out.add(product_id)
 
     pool: list[tuple[float, Any, str]] = []
     for product_id in strongest:
