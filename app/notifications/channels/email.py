@@ -6,8 +6,11 @@ SMTP_URL: smtp://user:pass@host:587?starttls=1, smtps://host:465, or smtp://127.
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
+import threading
+import time
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
@@ -24,6 +27,57 @@ from app.notifications.channels import (
 # RFC 5322 allows 998 characters a line; signed unsubscribe URLs are long and have no spaces to fold at,
 # and a folded-by-encoding List-Unsubscribe is unreadable to mail clients.
 _POLICY = email_policy.SMTP.clone(max_line_length=998)
+
+# A connection is kept open between messages (per process, per server and account): a new one per message
+# costs the TCP handshake, the banner, EHLO, STARTTLS and AUTH, most of a send. One idle longer than this
+# is closed rather than trusted (servers drop idle clients after a minute or more; RFC 5321 asks 5 minutes).
+IDLE_REUSE_S = 30.0
+_idle: dict[tuple, tuple[smtplib.SMTP, float, int]] = {}  # key -> (client, idle since, pid)
+_idle_lock = threading.Lock()
+
+
+def _take_idle(key: tuple) -> smtplib.SMTP | None:
+    with _idle_lock:
+        entry = _idle.pop(key, None)
+    if entry is None:
+        return None
+    client, since, pid = entry
+    if pid != os.getpid():  # inherited through a fork: the parent's socket, not ours to use
+        return None
+    if time.monotonic() - since > IDLE_REUSE_S:
+        _quietly_close(client)
+        return None
+    try:
+        # One round trip tells a live session from one the server has dropped, before a message is at stake.
+        if client.noop()[0] == 250:
+            return client
+    except (smtplib.SMTPException, OSError):
+        pass
+    _quietly_close(client)
+    return None
+
+
+def _put_idle(key: tuple, client: smtplib.SMTP) -> None:
+    with _idle_lock:
+        previous = _idle.get(key)
+        _idle[key] = (client, time.monotonic(), os.getpid())
+    if previous is not None and previous[0] is not client:
+        _quietly_close(previous[0])
+
+
+def _quietly_close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def close_idle_connections() -> None:
+    with _idle_lock:
+        entries = list(_idle.values())
+        _idle.clear()
+    for client, _, _ in entries:
+        _quietly_close(client)
 
 
 def build_email(message: OutgoingMessage, mail_from: str) -> EmailMessage:
@@ -73,34 +127,52 @@ class SmtpEmailChannel:
             return None
         return cls(settings.smtp_url, settings.mail_from or "notifications@localhost")
 
+    def _key(self) -> tuple:
+        return (self.host, self.port, self.use_ssl, self.starttls, self.username, self.password)
+
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-        client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.starttls:
-            client.starttls(context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.starttls and not self.use_ssl:
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password or "")
+        except BaseException:
+            client.close()
+            raise
         return client
 
     def send(self, message: OutgoingMessage) -> SendResult:
         email = build_email(message, self.mail_from)
+        key = self._key()
+        client = None
         try:
-            with self._connect() as client:
-                if self.username:
-                    client.login(self.username, self.password or "")
-                refused = client.send_message(email)
+            client = _take_idle(key) or self._connect()
+            refused = client.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
+            _put_idle(key, client)  # smtplib reset the transaction: the session serves the next message
             codes = [code for code, _ in exc.recipients.values()]
             if any(code >= 500 for code in codes):
                 raise PermanentSendError(f"recipient refused by the mail server ({codes})") from exc
             raise TransientSendError(f"recipient temporarily refused ({codes})") from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentSendError("the mail server refused our credentials (check SMTP_URL)") from exc
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentSendError(f"mail server answered {exc.smtp_code}") from exc
-            raise TransientSendError(f"mail server answered {exc.smtp_code}") from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise TransientSendError(f"mail server unreachable: {exc}") from exc
+            if client is not None:  # a session in an unknown state is not reused
+                client.close()
+            raise _send_error(exc) from exc
+        _put_idle(key, client)
         if refused:
             raise PermanentSendError(f"recipient refused: {refused}")
         return SendResult(provider_message_id=email["Message-ID"])
+
+
+def _send_error(exc: Exception) -> Exception:
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return PermanentSendError("the mail server refused our credentials (check SMTP_URL)")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if 500 <= exc.smtp_code < 600:
+            return PermanentSendError(f"mail server answered {exc.smtp_code}")
+        return TransientSendError(f"mail server answered {exc.smtp_code}")
+    return TransientSendError(f"mail server unreachable: {exc}")
