@@ -391,6 +391,7 @@ class Plan:
     smtp_delay: float
     baseline_messages: int
     tiny: bool
+    profile_dir: Path | None = None
 
 
 @dataclass
@@ -532,6 +533,9 @@ class Bench:
 
     def worker_process(self, label: str, *args: str) -> Process:
         cmd = [sys.executable, "-m", "flask", "--app", "app", "worker", *args]
+        if self.plan.profile_dir is not None:  # written when the worker exits (burst end or SIGTERM)
+            self.plan.profile_dir.mkdir(parents=True, exist_ok=True)
+            cmd[1:1] = ["-m", "cProfile", "-o", str(self.plan.profile_dir / f"{label}.prof")]
         return Process(label, cmd, self.env(), self.workdir / f"{label}.log")
 
     def gunicorn(self, port: int) -> Process:
@@ -939,6 +943,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sustained-duration", type=float, default=None)
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the latency runs (default 1)")
     parser.add_argument("--smtp-delay", type=float, default=0.0, help="ms the SMTP server takes per message")
+    parser.add_argument("--profile-workers", type=Path, default=None, help="write each worker's cProfile here")
     parser.add_argument("--db-name", default=None)
     parser.add_argument("--max-seconds", type=float, default=None, help="hard bound on the whole run")
     args = parser.parse_args(argv)
@@ -959,6 +964,7 @@ def main(argv: list[str] | None = None) -> int:
         smtp_delay=max(args.smtp_delay, 0.0) / 1000.0,
         baseline_messages=50 if tiny else 300,
         tiny=tiny,
+        profile_dir=args.profile_workers.resolve() if args.profile_workers else None,
     )
     db_name = args.db_name or f"aftercart_bench_notifications_{os.getpid()}"
     max_seconds = pick(args.max_seconds, 1800.0, 120.0)

@@ -5,6 +5,7 @@ Adding WhatsApp is one new module here with a class decorated by @register.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Mapping
@@ -85,6 +86,7 @@ def register(cls: type) -> type:
     return cls
 
 
+@functools.cache  # once per process: scanning the package on every send cost more than rendering the message
 def _load() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
