@@ -86,7 +86,7 @@ def register(cls: type) -> type:
     return cls
 
 
-@functools.cache  # once per process: scanning the package on every send cost more than rendering the message
+@functools.cache  # once per process: scanning the package on every send cost as much as rendering the message
 def _load() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
