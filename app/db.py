@@ -205,8 +205,8 @@ def commit_read_only_requests(app: Any, db: Any) -> None:
             if session.connection().info.get(_WROTE):
                 return
             session.commit()
-        except Exception:  # noqa: BLE001 - the session's removal rolls back; the response is already made
-            log.warning("could not end a read-only transaction with COMMIT", exc_info=True)
+        except Exception:  # noqa: BLE001 - e.g. a failed statement the job caught; the removal rolls back
+            log.debug("read-only transaction not committed; rolled back instead", exc_info=True)
 
 
 # Like PgBouncer's server_check_delay: a connection back in the pool less than this long ago is handed out

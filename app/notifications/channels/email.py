@@ -6,6 +6,7 @@ SMTP_URL: smtp://user:pass@host:587?starttls=1, smtps://host:465, or smtp://127.
 
 from __future__ import annotations
 
+import atexit
 import os
 import smtplib
 import ssl
@@ -72,6 +73,7 @@ def _quietly_close(client: smtplib.SMTP) -> None:
         client.close()
 
 
+@atexit.register
 def close_idle_connections() -> None:
     with _idle_lock:
         entries = list(_idle.values())
