@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
-from app.db import commit_read_only_requests, ping_idle_connections
+from app.db import commit_read_only_requests, ping_idle_connections, use_generic_plans
 from app.extensions import db, migrate
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             ping_idle_connections(db.engine)
+            use_generic_plans(db.engine)
     migrate.init_app(app, db, directory=_migrations_dir())
     _import_models()
 
@@ -83,12 +84,6 @@ def _engine_options(url: str) -> dict:
         "connect_args": {
             # A dead database must fail the request fast (5xx, Shopify retries), not hang past 5 s.
             "connect_timeout": 2,
-            # Statements psycopg prepares (a text run 5 times on a connection) keep one generic plan instead of
-            # being planned again for each set of values: PostgreSQL's own choice re-plans every query bound to
-            # an id array (it cannot cost an array of unknown length), 1.4 ms for the recommendations union.
-            # The trade: a plan chosen without the values. For the indexed, shop-scoped lookups that repeat it
-            # is the same plan; a report over an unusual date range may get a slower one.
-            "options": "-c plan_cache_mode=force_generic_plan",
         },
     }
 

@@ -234,3 +234,23 @@ def ping_idle_connections(engine: Engine, after_s: float = PING_AFTER_IDLE_S) ->
         except Exception as exc:  # noqa: BLE001 - the driver's own error for a dead connection
             # The pool discards this connection and checks out (or opens) another.
             raise DisconnectionError(f"pooled connection failed its test query: {exc}") from exc
+
+
+def use_generic_plans(engine: Engine) -> None:
+    """Statements psycopg prepares (a text run 5 times on a connection) keep one generic plan instead of being
+    planned again for each set of values: PostgreSQL's own choice re-plans every query bound to an id array (it
+    cannot cost an array of unknown length), 1.4 ms of planning for the recommendations union's 0.5 ms of work.
+
+    The trade: a plan chosen without the values. For the indexed, shop-scoped lookups that repeat it is the same
+    plan; a report over an unusual date range may get a slower one. Set per new connection, not as a startup
+    option, which PgBouncer refuses unless told to ignore it."""
+
+    @event.listens_for(engine, "connect")
+    def _set_plan_cache_mode(dbapi_connection: Any, record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET plan_cache_mode = force_generic_plan")
+        finally:
+            dbapi_connection.autocommit = autocommit

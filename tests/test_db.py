@@ -176,3 +176,13 @@ def test_a_recently_used_connection_is_not_pinged(base_settings):
             conn.invalidate()
     finally:
         engine.dispose()
+
+
+def test_the_apps_connections_keep_generic_plans_for_prepared_statements(make_app):
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    app = make_app()
+    with app.app_context():
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
