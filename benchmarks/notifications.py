@@ -118,6 +118,33 @@ def fmt_s(value: float | None, deadline: float | None = None) -> str:
     return f"{value:.2f} s"
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each live process has used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().startswith("postgres"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
 # --------------------------------------------------------------------------- services
 
 
@@ -410,6 +437,7 @@ class LatencyRun:
     drain_deadline: float = 0.0
     pipeline_rate: float = 0.0
     stages: dict[str, Any] = field(default_factory=dict)
+    cpu_ms_per_email: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -428,6 +456,7 @@ class LatencyRun:
             "ack_p99_ms": pct(self.ack_ms, 99),
             "pipeline_emails_per_s": self.pipeline_rate,
             "stages": self.stages,
+            "cpu_ms_per_email": self.cpu_ms_per_email,
         }
 
 
@@ -685,6 +714,7 @@ class Bench:
         threads = [threading.Thread(target=sender, daemon=True) for _ in range(self.plan.sender_threads)]
         for thread in threads:
             thread.start()
+        cpu_before = self.cpu_snapshot()
         start = time.time() + 0.2
         for i, item in enumerate(bodies):
             due = start + i / rate
@@ -710,6 +740,11 @@ class Bench:
             0.1,
             self.check_processes,
         )
+        cpu_after = self.cpu_snapshot()
+        delivered = max(len({to for _, _, to in self.smtp.snapshot()} & wanted), 1)
+        for part, after in cpu_after.items():
+            used = sum(seconds - cpu_before[part].get(pid, 0.0) for pid, seconds in after.items())
+            run.cpu_ms_per_email[part] = used * 1000 / delivered
         first_accept: dict[str, float] = {}
         for at, _, to in self.smtp.snapshot():
             if to in wanted and to not in first_accept:
@@ -726,6 +761,18 @@ class Bench:
         ran = self.job_counts() - jobs_before
         run.stages["jobs per webhook"] = (sum(ran.values()) / max(len(indexes), 1), dict(sorted(ran.items())))
         return run
+
+    def cpu_snapshot(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far per part of the system: what each email costs, and where."""
+        web, workers = (self.running[0], self.running[1:]) if self.running else (None, [])
+        own = os.times()
+        return {
+            "workers": cpu_seconds([pid for worker in workers for pid in worker._session()]),
+            "web": cpu_seconds(web._session() if web else []),
+            "PostgreSQL": cpu_seconds(postgres_pids()),
+            "Redis": cpu_seconds([self.redis.proc.pid] if self.redis.proc else []),
+            "benchmark (SMTP server, sender)": {os.getpid(): own.user + own.system},
+        }
 
     def job_counts(self) -> Counter:
         """RQ job hashes per kind of job id (webhook-, event-, notify-); finished jobs stay 500 s, so the
@@ -905,6 +952,10 @@ def report(plan: Plan, result: dict[str, Any], started: float) -> dict[str, Any]
             f"delivered {run.delivered} of {run.posted} within {run.drain_deadline:.0f} s of the last webhook"
         )
         print(f"  pipeline emails/s: {run.pipeline_rate:.2f} (delivered / first webhook to last email)")
+        if run.cpu_ms_per_email:
+            parts = ", ".join(f"{part} {ms:.1f}" for part, ms in run.cpu_ms_per_email.items())
+            total = sum(run.cpu_ms_per_email.values())
+            print(f"  CPU per email, first webhook to last email (ms): {parts}; total {total:.1f}")
         for name, value in run.stages.items():
             if name == "jobs per webhook":
                 per_kind = ", ".join(f"{kind} {count}" for kind, count in value[1].items())
