@@ -62,17 +62,23 @@ def enqueue(
     at: datetime | None = None,
     unique: bool = False,
     rerun_settled: bool = True,
+    new: bool = False,
 ) -> None:
     """Enqueue `func(*args)` on `queue`, or run it right away when jobs run inline (demo).
 
     With `unique=True` a queued or running job with the same id makes this a no-op; a finished or
     failed one is replaced (so a retried event can run again) unless `rerun_settled=False`.
+    With `new=True` the caller vouches that no job with this id can exist yet (the id derives from a row
+    it just inserted): the job is written in one round trip, without those checks (`enqueue_new`).
     Raises redis.ConnectionError when Redis is unreachable; callers that must not fail keep
     their own durable record (e.g. the webhook inbox) for a sweeper to retry.
     """
     settings = current_app.config["SETTINGS"]
     if settings.jobs_inline:
         _run_inline(func, args)
+        return
+    if new and job_id and delay is None and at is None:
+        enqueue_new(func, *args, queue=queue, job_id=job_id, retry=retry)
         return
     q = get_queue(queue)
     if unique and job_id and rerun_settled:

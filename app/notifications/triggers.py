@@ -206,6 +206,6 @@ def create_notification(
             notification_id,
             queue="notifications",
             job_id=job_id("notify", notification_id),
-            unique=True,
+            new=True,  # the row was inserted just now, so no job for it exists
         )
     return notification_id
