@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, false, func, select, update
 
 from app.db import utcnow
 from app.extensions import db
@@ -21,15 +22,16 @@ from app.notifications.channels import (
     get_channel,
 )
 from app.notifications.links import click_url, unsubscribe_url
-from app.notifications.models import Notification, NotificationTemplate
+from app.notifications.models import Notification, NotificationSettings, NotificationTemplate
 from app.notifications.preferences import get_preference, record_opt_out
 from app.notifications.rendering import render_message
-from app.notifications.triggers import create_notification, notification_settings
+from app.notifications.triggers import create_notification, default_notification_settings
 from app.orders.models import Customer, Fulfillment, Order
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.tracking.branding import tokens_for
-from app.tracking.services import display_state, tracking_settings
+from app.tracking.models import TrackingSettings
+from app.tracking.services import default_tracking_settings, display_state
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +100,59 @@ def _recommendations(shop: Shop, order: Order, locale: str) -> list[dict[str, An
     return [card.as_json() for card in recommendations_for_email(shop.id, order, locale)]
 
 
-def _override(notification: Notification) -> dict[str, str | None] | None:
-    template = db.session.execute(
-        select(NotificationTemplate).where(
-            NotificationTemplate.shop_id == notification.shop_id,
-            NotificationTemplate.trigger == notification.trigger,
-            NotificationTemplate.channel == ("email" if notification.channel == "email" else "text"),
-            NotificationTemplate.locale == notification.locale,
+@dataclass(frozen=True)
+class SendContext:
+    shop: Shop | None
+    order: Order | None
+    shipment: Fulfillment | None
+    settings: NotificationSettings
+    look: TrackingSettings
+    template: NotificationTemplate | None  # the merchant's own text for this trigger, channel and language
+
+
+def _send_context(notification: Notification) -> SendContext:
+    """Everything a send reads besides the notification, in one statement: the shop, its notification and
+    tracking settings, the merchant's template, the order and the shipment (each row optional)."""
+    shop_id = notification.shop_id
+    shipment_match = (
+        and_(Fulfillment.shop_id == shop_id, Fulfillment.shopify_fulfillment_id == notification.shopify_fulfillment_id)
+        if notification.shopify_fulfillment_id
+        else false()
+    )
+    row = db.session.execute(
+        select(Shop, Order, Fulfillment, NotificationSettings, TrackingSettings, NotificationTemplate)
+        .select_from(Shop)
+        .outerjoin(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == notification.shopify_order_id))
+        .outerjoin(Fulfillment, shipment_match)
+        .outerjoin(NotificationSettings, NotificationSettings.shop_id == shop_id)
+        .outerjoin(TrackingSettings, TrackingSettings.shop_id == shop_id)
+        .outerjoin(
+            NotificationTemplate,
+            and_(
+                NotificationTemplate.shop_id == shop_id,
+                NotificationTemplate.trigger == notification.trigger,
+                NotificationTemplate.channel == ("email" if notification.channel == "email" else "text"),
+                NotificationTemplate.locale == notification.locale,
+            ),
         )
-    ).scalar_one_or_none()
+        .where(Shop.id == shop_id)
+    ).first()
+    if row is None:
+        return SendContext(
+            None, None, None, default_notification_settings(shop_id), default_tracking_settings(shop_id), None
+        )
+    shop, order, shipment, settings, look, template = row
+    return SendContext(
+        shop,
+        order,
+        shipment,
+        settings if settings is not None else default_notification_settings(shop_id),
+        look if look is not None else default_tracking_settings(shop_id),
+        template,
+    )
+
+
+def _override(notification: Notification, template: NotificationTemplate | None) -> dict[str, str | None] | None:
     if template is None:
         return None
     if notification.channel == "email":
@@ -142,11 +188,10 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         # Another worker is handing this very message to the provider right now.
         session.rollback()
         return "in flight"
-    shop = session.get(Shop, notification.shop_id)
-    order, shipment = _order_and_shipment(notification)
+    found = _send_context(notification)
+    shop, order, shipment, settings = found.shop, found.order, found.shipment, found.settings
     if shop is None or order is None or shop.redacted_at is not None:
         return _finish(notification, "suppressed", "order no longer available")
-    settings = notification_settings(session, shop.id)
     refusal = policy.consent_allows(session, shop.id, notification.channel, notification.recipient)
     if refusal:
         return _finish(notification, "suppressed", refusal)
@@ -178,7 +223,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         return _finish(notification, "failed", f"{notification.channel} is not configured")
 
     context = message_context(notification, shop, order, shipment)
-    look = tracking_settings(session, shop.id)
+    look = found.look
     tokens = tokens_for(look)
     branding = {
         "accent": tokens.accent,
@@ -194,7 +239,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         notification.channel,
         notification.locale,
         context,
-        _override(notification),
+        _override(notification, found.template),
         branding,
         unsubscribe,
     )

@@ -45,8 +45,10 @@ def notification_settings(session: Session, shop_id: int) -> NotificationSetting
     found = session.execute(
         select(NotificationSettings).where(NotificationSettings.shop_id == shop_id)
     ).scalar_one_or_none()
-    if found is not None:
-        return found
+    return found if found is not None else default_notification_settings(shop_id)
+
+
+def default_notification_settings(shop_id: int) -> NotificationSettings:
     return NotificationSettings(
         shop_id=shop_id, quiet_hours_start=21, quiet_hours_end=8, max_per_order_per_day=4, fallback_to_email=True
     )

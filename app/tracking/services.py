@@ -43,8 +43,11 @@ class ShopContext:
 def tracking_settings(session: Session, shop_id: int) -> TrackingSettings:
     """The shop's settings row, or unsaved defaults."""
     found = session.execute(select(TrackingSettings).where(TrackingSettings.shop_id == shop_id)).scalar_one_or_none()
-    if found is not None:
-        return found
+    return found if found is not None else default_tracking_settings(shop_id)
+
+
+def default_tracking_settings(shop_id: int) -> TrackingSettings:
+    """Unsaved settings with every column's default: what a shop that never saved any gets."""
     defaults = TrackingSettings(shop_id=shop_id)
     for column in TrackingSettings.__table__.columns:
         if getattr(defaults, column.key) is None and column.default is not None and not callable(column.default.arg):
