@@ -84,3 +84,34 @@ def test_the_worker_serves_its_queues_in_turn(app, redis_conn):
     turns = [t.decode() for t in redis_conn.lrange("test:turns", 0, -1)]
     assert sorted(turns) == sorted([f"webhook-{n}" for n in range(3)] + [f"send-{n}" for n in range(3)])
     assert turns.index("send-0") < turns.index("webhook-2"), turns
+
+
+def _expire_calls(redis_conn) -> int:
+    return int(redis_conn.info("commandstats").get("cmdstat_expire", {}).get("calls", 0))
+
+
+def test_the_worker_sends_a_heartbeat_once_around_each_job_not_five_times(app, redis_conn):
+    """RQ heartbeats five times around each job, two EXPIREs each, three times in as many round trips; the
+    worker skips the repeats that would not move its keys' expiry (about 13 EXPIREs a job in all, from 17)."""
+    from app.jobs import enqueue_new
+    from app.worker import AppWorker
+
+    jobs = 20
+    with app.app_context():
+        for n in range(jobs):
+            enqueue_new(divmod, n, 3, queue="default", job_id=f"beat-{n}", retry=None)
+        worker = AppWorker([Queue("default", connection=redis_conn)], connection=redis_conn, app=app)
+        before = _expire_calls(redis_conn)
+        worker.work(burst=True)
+        expires = _expire_calls(redis_conn) - before
+    assert len(Queue("default", connection=redis_conn)) == 0
+    assert expires <= 15 * jobs, f"{expires} EXPIREs for {jobs} jobs"
+
+    # A skipped heartbeat never shortens the life of the worker's keys: one sent now sets the full TTL.
+    worker.register_birth()
+    worker._heartbeat_expires = 0.0
+    worker.heartbeat()
+    assert redis_conn.ttl(worker.key) > worker.worker_ttl
+    worker.heartbeat()  # within the second: skipped, the TTL stays
+    assert redis_conn.ttl(worker.key) > worker.worker_ttl
+    worker.register_death()
