@@ -190,17 +190,21 @@ def _apply_estimate(session: Session, ctx: ShopContext, fulfillment: Fulfillment
         if fulfillment.carrier_estimated_delivery_at is None:
             return  # keep the revised estimate until the carrier says otherwise
     shipped_on = estimates.local_date(fulfillment.shipped_at or now, ctx.tz)
-    estimate = estimates.shipment_estimate(
-        shipped_on=shipped_on,
-        carrier_estimate=fulfillment.carrier_estimated_delivery_at,
-        learned=estimates.learned_transit(
+    # Past deliveries only (this shipment is not delivered): its pending changes can wait for the next flush,
+    # which then writes the row once instead of twice.
+    with session.no_autoflush:
+        learned = estimates.learned_transit(
             session,
             fulfillment.shop_id,
             fulfillment.carrier_code,
             fulfillment.destination_country,
             ctx.calendar,
             ctx.tz,
-        ),
+        )
+    estimate = estimates.shipment_estimate(
+        shipped_on=shipped_on,
+        carrier_estimate=fulfillment.carrier_estimated_delivery_at,
+        learned=learned,
         defaults=estimates.default_transit(ctx.settings.default_transit, fulfillment.destination_country),
         calendar=ctx.calendar,
         tz=ctx.tz,
