@@ -48,8 +48,8 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
 from email import policy as email_policy
+from email.parser import BytesHeaderParser
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,9 @@ def postgres_pids() -> list[int]:
 # --------------------------------------------------------------------------- services
 
 
+_HEADERS_ONLY = BytesHeaderParser(policy=email_policy.compat32)
+
+
 class SmtpSink:
     """aiosmtpd on loopback, recording when it answered 250 to each message (Message-ID, To)."""
 
@@ -161,9 +164,10 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         if self.delay:
             await asyncio.sleep(self.delay)
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=email_policy.default)
+        # Only the two headers it records, parsed the cheap way: this server shares the cores with what it measures.
+        headers = _HEADERS_ONLY.parsebytes(envelope.original_content or envelope.content)
         with self.lock:
-            self.accepted.append((time.time(), str(message["Message-ID"]), str(message["To"])))
+            self.accepted.append((time.time(), str(headers["Message-ID"]), str(headers["To"])))
         return "250 Message accepted for delivery"
 
     @property
