@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.notifications.models import Notification, NotificationSettings
+from app.notifications.models import ContactPreference, Notification, NotificationSettings
 from app.notifications.preferences import get_preference
 from app.orders.models import Fulfillment, Order
 from app.orders.status import FINISHED_STATES, Status, step_index
@@ -54,7 +54,15 @@ def consent_allows(
     """None when allowed; otherwise the reason it is not."""
     if not address:
         return f"no {channel} address for this shopper"
-    preference = get_preference(session, shop_id, channel, address)
+    return consent_refusal(get_preference(session, shop_id, channel, address), channel, address, marketing)
+
+
+def consent_refusal(
+    preference: ContactPreference | None, channel: str, address: str | None, marketing: bool = False
+) -> str | None:
+    """`consent_allows` on the address's preference row, already read (None: the address has none)."""
+    if not address:
+        return f"no {channel} address for this shopper"
     if preference is not None and preference.is_opted_out:
         return f"{channel} opted out"
     if channel in INTERRUPTING and (preference is None or not preference.updates_consent):
@@ -108,17 +116,22 @@ def _news_rank(status: Status) -> int:
     return step_index(status)
 
 
+def sent_today(notification: Notification) -> Select:
+    """How many messages on this channel went out for the notification's order in the last 24 hours."""
+    return select(func.count()).where(
+        Notification.shop_id == notification.shop_id,
+        Notification.shopify_order_id == notification.shopify_order_id,
+        Notification.channel == notification.channel,
+        Notification.status.in_(("sent", "delivered")),
+        Notification.sent_at >= utcnow() - timedelta(days=1),
+    )
+
+
 def over_cap(session: Session, notification: Notification, settings: NotificationSettings) -> bool:
     if notification.shopify_order_id is None:
         return False
-    since = utcnow() - timedelta(days=1)
-    sent = session.execute(
-        select(func.count()).where(
-            Notification.shop_id == notification.shop_id,
-            Notification.shopify_order_id == notification.shopify_order_id,
-            Notification.channel == notification.channel,
-            Notification.status.in_(("sent", "delivered")),
-            Notification.sent_at >= since,
-        )
-    ).scalar_one()
+    return cap_reached(session.execute(sent_today(notification)).scalar_one(), settings)
+
+
+def cap_reached(sent: int, settings: NotificationSettings) -> bool:
     return sent >= (settings.max_per_order_per_day or 4)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, false, func, select, update
+from sqlalchemy import and_, case, false, func, literal, select, update
 
 from app.db import utcnow
 from app.extensions import db
@@ -22,11 +22,12 @@ from app.notifications.channels import (
     get_channel,
 )
 from app.notifications.links import click_url, unsubscribe_url
-from app.notifications.models import Notification, NotificationSettings, NotificationTemplate
-from app.notifications.preferences import get_preference, record_opt_out
+from app.notifications.models import ContactPreference, Notification, NotificationSettings, NotificationTemplate
+from app.notifications.preferences import get_preference, normalise_address, record_opt_out
 from app.notifications.rendering import render_message
 from app.notifications.triggers import create_notification, default_notification_settings
 from app.orders.models import Customer, Fulfillment, Order
+from app.recommendations import UNREAD, recommendations_for_email
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.tracking.branding import tokens_for
@@ -60,8 +61,14 @@ def _order_and_shipment(notification: Notification) -> tuple[Order | None, Fulfi
 
 
 def message_context(
-    notification: Notification, shop: Shop, order: Order, shipment: Fulfillment | None
+    notification: Notification,
+    shop: Shop,
+    order: Order,
+    shipment: Fulfillment | None,
+    email_preference: ContactPreference | None | object = UNREAD,
 ) -> dict[str, Any]:
+    """What a message's template gets. `email_preference` is the order email's preference row when the
+    caller has read it (it decides whether the message may carry recommendations)."""
     locale = notification.locale
     first_name = order.customer_first_name
     if not first_name and order.shopify_customer_id:
@@ -90,14 +97,12 @@ def message_context(
         "tracking_number": (shipment.tracking_numbers or [None])[0] if shipment else None,
         "items": items,
         "tracking_url": tracking_url,
-        "recommendations": _recommendations(shop, order, locale),  # only with marketing consent
+        # only with marketing consent
+        "recommendations": [
+            card.as_json()
+            for card in recommendations_for_email(shop.id, order, locale, email_preference=email_preference)
+        ],
     }
-
-
-def _recommendations(shop: Shop, order: Order, locale: str) -> list[dict[str, Any]]:
-    from app.recommendations import recommendations_for_email
-
-    return [card.as_json() for card in recommendations_for_email(shop.id, order, locale)]
 
 
 @dataclass(frozen=True)
@@ -108,19 +113,42 @@ class SendContext:
     settings: NotificationSettings
     look: TrackingSettings
     template: NotificationTemplate | None  # the merchant's own text for this trigger, channel and language
+    preference: ContactPreference | None  # the recipient's consent on this channel
+    sent_today: int  # messages on this channel for this order in the last 24 hours (the frequency cap)
 
 
 def _send_context(notification: Notification) -> SendContext:
     """Everything a send reads besides the notification, in one statement: the shop, its notification and
-    tracking settings, the merchant's template, the order and the shipment (each row optional)."""
+    tracking settings, the merchant's template, the order, the shipment, the recipient's consent (each row
+    optional) and the count for the frequency cap."""
     shop_id = notification.shop_id
+    address = normalise_address(notification.channel, notification.recipient)
+    preference_match = (
+        and_(
+            ContactPreference.shop_id == shop_id,
+            ContactPreference.channel == notification.channel,
+            ContactPreference.address == address,
+        )
+        if address
+        else false()
+    )
+    sent = policy.sent_today(notification).scalar_subquery() if notification.shopify_order_id else literal(0)
     shipment_match = (
         and_(Fulfillment.shop_id == shop_id, Fulfillment.shopify_fulfillment_id == notification.shopify_fulfillment_id)
         if notification.shopify_fulfillment_id
         else false()
     )
     row = db.session.execute(
-        select(Shop, Order, Fulfillment, NotificationSettings, TrackingSettings, NotificationTemplate)
+        select(
+            Shop,
+            Order,
+            Fulfillment,
+            NotificationSettings,
+            TrackingSettings,
+            NotificationTemplate,
+            ContactPreference,
+            sent.label("sent_today"),
+        )
         .select_from(Shop)
         .outerjoin(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == notification.shopify_order_id))
         .outerjoin(Fulfillment, shipment_match)
@@ -135,13 +163,14 @@ def _send_context(notification: Notification) -> SendContext:
                 NotificationTemplate.locale == notification.locale,
             ),
         )
+        .outerjoin(ContactPreference, preference_match)
         .where(Shop.id == shop_id)
     ).first()
     if row is None:
         return SendContext(
-            None, None, None, default_notification_settings(shop_id), default_tracking_settings(shop_id), None
+            None, None, None, default_notification_settings(shop_id), default_tracking_settings(shop_id), None, None, 0
         )
-    shop, order, shipment, settings, look, template = row
+    shop, order, shipment, settings, look, template, preference, sent_today = row
     return SendContext(
         shop,
         order,
@@ -149,6 +178,8 @@ def _send_context(notification: Notification) -> SendContext:
         settings if settings is not None else default_notification_settings(shop_id),
         look if look is not None else default_tracking_settings(shop_id),
         template,
+        preference,
+        sent_today or 0,
     )
 
 
@@ -192,7 +223,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     shop, order, shipment, settings = found.shop, found.order, found.shipment, found.settings
     if shop is None or order is None or shop.redacted_at is not None:
         return _finish(notification, "suppressed", "order no longer available")
-    refusal = policy.consent_allows(session, shop.id, notification.channel, notification.recipient)
+    refusal = policy.consent_refusal(found.preference, notification.channel, notification.recipient)
     if refusal:
         return _finish(notification, "suppressed", refusal)
     stale = policy.is_stale(notification.trigger, shipment, order)
@@ -216,13 +247,16 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
                 unique=True,
             )
             return "deferred"
-    if policy.over_cap(session, notification, settings):
+    if notification.shopify_order_id is not None and policy.cap_reached(found.sent_today, settings):
         return _finish(notification, "suppressed", "frequency cap for this order reached")
     channel = get_channel(notification.channel, current_app.config["SETTINGS"])
     if channel is None:
         return _finish(notification, "failed", f"{notification.channel} is not configured")
 
-    context = message_context(notification, shop, order, shipment)
+    same_address = notification.channel == "email" and normalise_address("email", order.email) == normalise_address(
+        "email", notification.recipient
+    )
+    context = message_context(notification, shop, order, shipment, found.preference if same_address else UNREAD)
     look = found.look
     tokens = tokens_for(look)
     branding = {

@@ -200,14 +200,25 @@ def _order_statement() -> Any:
     )
 
 
-def recommendations_for_email(shop_id: int, order: Any, locale: str, limit: int = 3) -> list[Card]:
-    """Cards for an order email, only when the shopper agreed to marketing email (policy.consent_allows)."""
+UNREAD = object()  # "the caller has not read the shopper's email preference"
+
+
+def recommendations_for_email(
+    shop_id: int, order: Any, locale: str, limit: int = 3, *, email_preference: Any = UNREAD
+) -> list[Card]:
+    """Cards for an order email, only when the shopper agreed to marketing email (policy.consent_allows).
+
+    `email_preference` is the order email's ContactPreference row (or None for none) when the caller has it."""
     from app.extensions import db
-    from app.notifications.policy import consent_allows
+    from app.notifications.policy import consent_allows, consent_refusal
 
     if order is None or not order.email:
         return []
-    if consent_allows(db.session, shop_id, "email", order.email, marketing=True) is not None:
+    if email_preference is UNREAD:
+        refusal = consent_allows(db.session, shop_id, "email", order.email, marketing=True)
+    else:
+        refusal = consent_refusal(email_preference, "email", order.email, marketing=True)
+    if refusal is not None:
         return []
     return recommend(shop_id, "email", order_id=order.id, locale=locale, limit=limit)
 

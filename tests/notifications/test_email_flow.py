@@ -231,3 +231,34 @@ def test_a_webhook_job_hands_its_domain_events_to_notifications_itself(mail_app,
     assert queued == f"notify-{notification.id}" and notification.status == "queued"
     work(mail_app, redis_conn)
     assert len(smtp.mailbox.messages) == 1
+
+
+def test_a_send_reads_everything_it_needs_in_a_few_statements(mail_app, send, smtp, redis_conn):
+    """The send job's round trips: lock the row, one read of everything else (shop, settings, template,
+    order, shipment, consent, the cap's count), the recommendations lookup, then record the content and the
+    outcome. Each extra statement costs every email (benchmarks/notifications.py)."""
+    from sqlalchemy import event
+
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    with mail_app.app_context():
+        SimpleWorker([Queue(q, connection=redis_conn) for q in ("webhooks", "default")], connection=redis_conn).work(
+            burst=True
+        )
+        db.session.remove()
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with mail_app.app_context():
+            SimpleWorker([Queue("notifications", connection=redis_conn)], connection=redis_conn).work(burst=True)
+            db.session.remove()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(smtp.mailbox.messages) == 1
+    assert statements.count("UPDATE") == 2  # the content before sending, the outcome after
+    assert len(statements) <= 8, statements
