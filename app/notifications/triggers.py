@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
@@ -17,8 +17,8 @@ from app.extensions import db
 from app.jobs import enqueue_after_commit, job_id
 from app.notifications import policy
 from app.notifications.defaults import DEFAULT_CHANNELS
-from app.notifications.models import Notification, NotificationSettings
-from app.notifications.preferences import line_user_for, normalise_phone
+from app.notifications.models import ContactPreference, Notification, NotificationSettings
+from app.notifications.preferences import line_user_for, normalise_address, normalise_phone
 from app.orders.models import Customer, Fulfillment, Order
 
 SHIPMENT_TRIGGERS = {
@@ -130,17 +130,27 @@ def plan_notifications(event: DomainEvent) -> list[int]:
     if planned is None or event.shopify_order_id is None:
         return []
     trigger, scope = planned
-    order = session.execute(
-        select(Order).where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
-    ).scalar_one_or_none()
-    if order is None:
+    # The order, the shop's settings and the customer's language in one statement (each costs every message).
+    found = session.execute(
+        select(Order, NotificationSettings, Customer.locale)
+        .outerjoin(NotificationSettings, NotificationSettings.shop_id == Order.shop_id)
+        .outerjoin(
+            Customer,
+            and_(Customer.shop_id == Order.shop_id, Customer.shopify_customer_id == Order.shopify_customer_id),
+        )
+        .where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
+    ).first()
+    if found is None:
         return []
-    settings = notification_settings(session, event.shop_id)
-    locale = locale_for(session, order)
+    order, settings, customer_locale = found
+    settings = settings if settings is not None else default_notification_settings(event.shop_id)
+    from app.i18n import negotiate_locale
+
+    locale = negotiate_locale(order.customer_locale, customer_locale)
+    channels = [channel for channel in ("email", "sms", "line") if channel_enabled(settings, trigger, channel)]
+    contacts = shopper_contacts(session, order, channels)
     created = []
-    for channel in ("email", "sms", "line"):
-        if not channel_enabled(settings, trigger, channel):
-            continue
+    for channel in channels:
         notification_id = create_notification(
             session,
             shop_id=event.shop_id,
@@ -151,10 +161,55 @@ def plan_notifications(event: DomainEvent) -> list[int]:
             shopify_fulfillment_id=event.shopify_fulfillment_id,
             domain_event_id=event.id,
             locale=locale,
+            contact=contacts[channel],
         )
         if notification_id:
             created.append(notification_id)
     return created
+
+
+def shopper_contacts(
+    session: Session, order: Order, channels: list[str]
+) -> dict[str, tuple[str | None, ContactPreference | None]]:
+    """(recipient, its preference row) per channel for the order's shopper, as `recipient_for` and
+    `policy.consent_allows` would give them, from one read of the shopper's rows."""
+    email = recipient_for(session, order, "email")
+    phone = recipient_for(session, order, "sms")
+    email_key = normalise_address("email", email)  # how a preference row stores the address
+    wanted = []
+    if "email" in channels and email_key:
+        wanted.append(and_(ContactPreference.channel == "email", ContactPreference.address == email_key))
+    if "sms" in channels and phone:
+        wanted.append(and_(ContactPreference.channel == "sms", ContactPreference.address == phone))
+    if "line" in channels and (email or order.shopify_customer_id):  # as line_user_for finds the connection
+        who = [ContactPreference.email == email] if email else []
+        if order.shopify_customer_id:
+            who.append(ContactPreference.shopify_customer_id == order.shopify_customer_id)
+        wanted.append(and_(ContactPreference.channel == "line", or_(*who)))
+    rows = (
+        session.execute(
+            select(ContactPreference)
+            .where(ContactPreference.shop_id == order.shop_id, or_(*wanted))
+            .order_by(ContactPreference.updated_at.desc())
+        )
+        .scalars()
+        .all()
+        if wanted
+        else []
+    )
+    contacts: dict[str, tuple[str | None, ContactPreference | None]] = {
+        "email": (email, None),
+        "sms": (phone, None),
+        "line": (None, None),
+    }
+    for row in rows:
+        if row.channel == "line" and contacts["line"][0] is None:
+            contacts["line"] = (row.address, row)  # the newest connection
+        elif row.channel == "email" and row.address == email_key:
+            contacts["email"] = (email, row)
+        elif row.channel == "sms" and row.address == phone:
+            contacts["sms"] = (phone, row)
+    return contacts
 
 
 def create_notification(
@@ -169,12 +224,18 @@ def create_notification(
     domain_event_id: int | None = None,
     resend_of_id: int | None = None,
     locale: str | None = None,
+    contact: tuple[str | None, ContactPreference | None] | None = None,
 ) -> int | None:
     """Insert the notification once; queue its send after commit unless policy already says no.
 
-    `locale` is the shopper's language when the caller already knows it (one lookup per event, not per channel)."""
-    recipient = recipient_for(session, order, channel)
-    refusal = policy.consent_allows(session, shop_id, channel, recipient)
+    `locale` is the shopper's language and `contact` the recipient and their preference row on this channel,
+    when the caller already knows them (`plan_notifications` reads them once per event, not per channel)."""
+    if contact is None:
+        recipient = recipient_for(session, order, channel)
+        refusal = policy.consent_allows(session, shop_id, channel, recipient)
+    else:
+        recipient, preference = contact
+        refusal = policy.consent_refusal(preference, channel, recipient)
     values: dict[str, Any] = {
         "shop_id": shop_id,
         "dedupe_key": dedupe_key[:255],

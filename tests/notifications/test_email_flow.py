@@ -233,19 +233,11 @@ def test_a_webhook_job_hands_its_domain_events_to_notifications_itself(mail_app,
     assert len(smtp.mailbox.messages) == 1
 
 
-def test_a_send_reads_everything_it_needs_in_a_few_statements(mail_app, send, smtp, redis_conn):
-    """The send job's round trips: lock the row, one read of everything else (shop, settings, template,
-    order, shipment, consent, the cap's count), the recommendations lookup, then record the content and the
-    outcome. Each extra statement costs every email (benchmarks/notifications.py)."""
+def _statements_of(app, redis_conn, queues: tuple[str, ...]) -> list[str]:
+    """The SQL statements a burst worker on `queues` runs, by their first word."""
     from sqlalchemy import event
 
-    send("orders/create", order_payload(T0))
-    _name_shop(mail_app)
-    with mail_app.app_context():
-        SimpleWorker([Queue(q, connection=redis_conn) for q in ("webhooks", "default")], connection=redis_conn).work(
-            burst=True
-        )
-        db.session.remove()
+    with app.app_context():
         engine = db.engine
     statements: list[str] = []
 
@@ -254,11 +246,27 @@ def test_a_send_reads_everything_it_needs_in_a_few_statements(mail_app, send, sm
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        with mail_app.app_context():
-            SimpleWorker([Queue("notifications", connection=redis_conn)], connection=redis_conn).work(burst=True)
+        with app.app_context():
+            SimpleWorker([Queue(q, connection=redis_conn) for q in queues], connection=redis_conn).work(burst=True)
             db.session.remove()
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(smtp.mailbox.messages) == 1
-    assert statements.count("UPDATE") == 2  # the content before sending, the outcome after
-    assert len(statements) <= 8, statements
+    return statements
+
+
+def test_a_shipped_email_costs_few_statements(mail_app, send, smtp, redis_conn):
+    """Each statement costs every email (benchmarks/notifications.py: the worker's CPU is the limit). The
+    fulfilment webhook's job: the shipment's state and estimate, the order's status, their domain events
+    dispatched together (one read of the order with its settings, one of the shopper's consent rows, one row
+    per channel). The send: lock the row, one read of everything else (shop, settings, template, order,
+    shipment, consent, the cap's count), the recommendations lookup, then the content and the outcome."""
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    webhook_job = _statements_of(mail_app, redis_conn, ("webhooks", "default"))
+    send_job = _statements_of(mail_app, redis_conn, ("notifications",))
+    assert [m["Subject"] for m in smtp.mailbox.messages][-1] == "Your order #1001 is on its way"
+    assert len(webhook_job) <= 22, webhook_job  # 29 before the dispatch and consent reads were merged
+    assert send_job.count("UPDATE") == 2
+    assert len(send_job) <= 8, send_job  # 15 before the send's reads were merged
