@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -20,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     bindparam,
     event,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -135,6 +137,47 @@ def dialect_insert(session: Session, table: Any):
     raise RuntimeError(f"unsupported database dialect: {name}")
 
 
+# SQLAlchemy never caches the compiled form of an INSERT .. ON CONFLICT (the dialects' Insert constructs opt out),
+# so each one was compiled anew on every webhook. The same SQL as text, built once per shape, is cached.
+@functools.cache
+def _insert_on_conflict(
+    table: Any, columns: tuple[str, ...], conflict: tuple[str, ...], updated: tuple[str, ...], newer_by: str | None
+) -> Any:
+    name = {c: table.c[c].name for c in {*columns, *conflict}}  # keys as the caller gives them; names in SQL
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(name[c] for c in columns)}) "
+        f"VALUES ({', '.join(f':{c}' for c in columns)}) ON CONFLICT ({', '.join(name[c] for c in conflict)}) "
+    )
+    if newer_by is None:
+        sql += "DO NOTHING"
+    else:
+        version = table.c[newer_by].name
+        sql += (
+            f"DO UPDATE SET {', '.join(f'{name[c]} = excluded.{name[c]}' for c in updated)} "
+            f"WHERE {table.name}.{version} IS NULL OR {table.name}.{version} < excluded.{version}"
+        )
+    return text(sql + " RETURNING id").bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The values plus the Python-side defaults of the columns they leave out, as Core's insert() adds them."""
+    row = dict(values)
+    for column in table.columns:
+        default = column.default
+        if column.key in row or column.primary_key or default is None or default.is_sequence:
+            continue
+        row[column.key] = default.arg(None) if default.is_callable else default.arg
+    return row
+
+
+def insert_unless_present(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> int | None:
+    """INSERT .. ON CONFLICT (conflict) DO NOTHING: the new row's id, or None when it was already there
+    (PostgreSQL and SQLite)."""
+    row = _with_defaults(table, values)
+    stmt = _insert_on_conflict(table, tuple(row), tuple(conflict), (), None)
+    return session.execute(stmt, row).scalar()
+
+
 def upsert_newer(
     session: Session,
     table: Any,
@@ -146,16 +189,12 @@ def upsert_newer(
 
     This is what makes webhook handling order-insensitive: an older payload delivered late
     can never overwrite a newer one. Returns True when the row was inserted or changed.
+    An update sets just the columns in `values`.
     """
-    stmt = dialect_insert(session, table).values(**values)
-    updates = {c: stmt.excluded[c] for c in values if c not in key_columns}
-    column = table.c[version_column]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=key_columns,
-        set_=updates,
-        where=(column.is_(None)) | (column < stmt.excluded[version_column]),
-    )
-    return wrote_row(session, stmt, table)
+    row = _with_defaults(table, values)
+    updated = tuple(c for c in values if c not in key_columns)
+    stmt = _insert_on_conflict(table, tuple(row), tuple(key_columns), updated, version_column)
+    return session.execute(stmt, row).first() is not None
 
 
 def wrote_row(session: Session, stmt: Any, table: Any) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.db import BigIntPK, ShopScoped, dialect_insert, utcnow
+from app.db import BigIntPK, ShopScoped, insert_unless_present, utcnow
 from app.extensions import db
 
 # Session.info key under which `app.subscribers.collecting_domain_events` gathers new event ids.
@@ -46,20 +46,20 @@ def record_event(
     A new event is handed to its subscribers by `dispatch_domain_event`: enqueued after commit, or, inside
     `app.subscribers.collecting_domain_events`, run by the caller right after its own commit.
     """
-    stmt = (
-        dialect_insert(session, DomainEvent.__table__)
-        .values(
-            shop_id=shop_id,
-            kind=kind,
-            dedupe_key=dedupe_key[:255],
-            shopify_order_id=shopify_order_id,
-            shopify_fulfillment_id=shopify_fulfillment_id,
-            data=data,
-            occurred_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
+    event_id = insert_unless_present(
+        session,
+        DomainEvent.__table__,
+        {
+            "shop_id": shop_id,
+            "kind": kind,
+            "dedupe_key": dedupe_key[:255],
+            "shopify_order_id": shopify_order_id,
+            "shopify_fulfillment_id": shopify_fulfillment_id,
+            "data": data,
+            "occurred_at": utcnow(),
+        },
+        ["shop_id", "dedupe_key"],
     )
-    event_id = session.execute(stmt.returning(DomainEvent.__table__.c.id)).scalar()
     if event_id is None:
         return False
     collected = session.info.get(COLLECTED_EVENTS_KEY)

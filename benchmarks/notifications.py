@@ -718,6 +718,7 @@ class Bench:
         threads = [threading.Thread(target=sender, daemon=True) for _ in range(self.plan.sender_threads)]
         for thread in threads:
             thread.start()
+        log(f"latency: {label}: posting {len(bodies)} webhooks")
         cpu_before = self.cpu_snapshot()
         start = time.time() + 0.2
         for i, item in enumerate(bodies):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, utcnow
+from app.db import insert_unless_present, utcnow
 from app.events import DomainEvent
 from app.extensions import db
 from app.jobs import enqueue_after_commit, job_id
@@ -253,13 +253,7 @@ def create_notification(
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }
-    stmt = (
-        dialect_insert(session, Notification.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
-        .returning(Notification.__table__.c.id)
-    )
-    notification_id = session.execute(stmt).scalar()
+    notification_id = insert_unless_present(session, Notification.__table__, values, ["shop_id", "dedupe_key"])
     if notification_id and not refusal:
         from app.notifications.services import send_notification
 
