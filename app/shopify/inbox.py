@@ -186,14 +186,17 @@ def process_webhook_event(event_id: int) -> str:
     from app.subscribers import collecting_domain_events, dispatch_collected_events
 
     session = db.session
-    event = session.execute(
-        select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
+    found = session.execute(
+        select(WebhookEvent, Shop)
+        .outerjoin(Shop, Shop.id == WebhookEvent.shop_id)
+        .where(WebhookEvent.id == event_id)
+        .with_for_update(of=WebhookEvent, skip_locked=True)
+    ).first()
+    event, shop = found if found is not None else (None, None)
     if event is None or event.status != "received":
         session.rollback()
         return "skipped"
     handler = ALL_HANDLERS.get(event.topic)
-    shop = session.get(Shop, event.shop_id)
     with collecting_domain_events(session) as new_events:
         try:
             if handler is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -48,23 +48,31 @@ def learned_transit(
 ) -> tuple[int, int] | None:
     """(P50, P90) business days from shipment to delivery for this carrier and lane, if we have seen
     enough deliveries; falls back to the carrier alone across destinations."""
+    if not carrier_code:
+        return None
     since = utcnow() - LOOKBACK
-    base = select(Fulfillment.shipped_at, Fulfillment.delivered_at).where(
-        Fulfillment.shop_id == shop_id,
-        Fulfillment.delivered_at.is_not(None),
-        Fulfillment.shipped_at.is_not(None),
-        Fulfillment.delivered_at >= since,
-    )
-    scopes = []
-    if carrier_code:
-        scopes.append(base.where(Fulfillment.carrier_code == carrier_code, Fulfillment.destination_country == country))
-        scopes.append(base.where(Fulfillment.carrier_code == carrier_code))
-    for query in scopes:
-        rows = session.execute(query.order_by(Fulfillment.delivered_at.desc()).limit(500)).all()
+    lane_and_carrier = [
+        select(literal(scope).label("scope"), Fulfillment.shipped_at, Fulfillment.delivered_at)
+        .where(
+            Fulfillment.shop_id == shop_id,
+            Fulfillment.delivered_at.is_not(None),
+            Fulfillment.shipped_at.is_not(None),
+            Fulfillment.delivered_at >= since,
+            Fulfillment.carrier_code == carrier_code,
+            *condition,
+        )
+        .order_by(Fulfillment.delivered_at.desc())
+        .limit(500)
+        .subquery()
+        for scope, condition in (("lane", [Fulfillment.destination_country == country]), ("carrier", []))
+    ]
+    # Both scopes' latest deliveries in one round trip (this runs for every shipment update).
+    rows = session.execute(union_all(*(select(*part.c) for part in lane_and_carrier))).all()
+    for scope in ("lane", "carrier"):
         samples = [
             calendar.business_days_between(local_date(shipped, tz), local_date(delivered, tz))
-            for shipped, delivered in rows
-            if delivered >= shipped
+            for found, shipped, delivered in rows
+            if found == scope and delivered >= shipped
         ]
         if len(samples) >= MIN_SAMPLES:
             return percentile(samples, 0.5), max(percentile(samples, 0.9), percentile(samples, 0.5))

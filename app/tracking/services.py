@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -281,16 +281,18 @@ def unshipped_quantities(order: Order, fulfillments: list[Fulfillment]) -> dict[
 
 def refresh_order(session: Session, shop_id: int, shopify_order_id: int, now: datetime | None = None) -> None:
     """Recompute the order's overall status from its shipments; record a change once."""
-    order = session.execute(
-        select(Order).where(Order.shop_id == shop_id, Order.shopify_order_id == shopify_order_id)
-    ).scalar_one_or_none()
-    if order is None:
+    rows = session.execute(  # the order with its shipments, in one round trip
+        select(Order, Fulfillment)
+        .outerjoin(
+            Fulfillment,
+            and_(Fulfillment.shop_id == Order.shop_id, Fulfillment.shopify_order_id == Order.shopify_order_id),
+        )
+        .where(Order.shop_id == shop_id, Order.shopify_order_id == shopify_order_id)
+    ).all()
+    if not rows:
         return
-    fulfillments = list(
-        session.execute(
-            select(Fulfillment).where(Fulfillment.shop_id == shop_id, Fulfillment.shopify_order_id == shopify_order_id)
-        ).scalars()
-    )
+    order = rows[0][0]
+    fulfillments = [fulfillment for _, fulfillment in rows if fulfillment is not None]
     status = order_status(
         [display_state(f) for f in fulfillments if f.shipment_state],
         has_unshipped_items=bool(unshipped_quantities(order, fulfillments)),
