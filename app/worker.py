@@ -37,7 +37,7 @@ class AppWorker(SimpleWorker):
         """RQ's heartbeat (extend the worker's keys' expiry), at most once a second for the same expiry.
 
         RQ sends one around every job three times in a few milliseconds, each as three separate commands
-        (benchmarks/notifications.py: about a fifth of a job's Redis round trips). A heartbeat that would only
+        (profiled in benchmarks/notifications.py: about a quarter of RQ's own time per job). One that would only
         move the expiry by under HEARTBEAT_SLACK_S is skipped; one that is sent goes as one pipeline."""
         timeout = timeout or self.worker_ttl + 60
         expires = time.monotonic() + timeout
