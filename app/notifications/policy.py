@@ -127,11 +127,5 @@ def sent_today(notification: Notification) -> Select:
     )
 
 
-def over_cap(session: Session, notification: Notification, settings: NotificationSettings) -> bool:
-    if notification.shopify_order_id is None:
-        return False
-    return cap_reached(session.execute(sent_today(notification)).scalar_one(), settings)
-
-
 def cap_reached(sent: int, settings: NotificationSettings) -> bool:
     return sent >= (settings.max_per_order_per_day or 4)
