@@ -271,3 +271,28 @@ def test_a_shipped_email_costs_few_statements(mail_app, send, smtp, redis_conn):
     assert len(webhook_job) <= 19, webhook_job  # 29 before this was counted
     assert send_job.count("UPDATE") == 2
     assert len(send_job) <= 8, send_job  # 15 before this was counted
+
+
+def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    with mail_app.app_context():
+        from app.notifications.models import NotificationSettings
+
+        shop_id = db.session.execute(select(Shop.id)).scalar_one()
+        db.session.add(
+            NotificationSettings(
+                shop_id=shop_id,
+                quiet_hours_start=21,
+                quiet_hours_end=8,
+                max_per_order_per_day=2,
+                fallback_to_email=True,
+            )
+        )
+        db.session.commit()
+    work(mail_app, redis_conn)
+    _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
+    assert [m["Subject"] for m in smtp.mailbox.messages] == ["Order #1001 confirmed", "Your order #1001 is on its way"]
+    held = {n.trigger: (n.status, n.reason) for n in _notifications(mail_app) if n.channel == "email"}
+    assert held["out_for_delivery"] == ("suppressed", "frequency cap for this order reached")
+    assert held["delivered"] == ("suppressed", "frequency cap for this order reached")
