@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import in_ids, utcnow
 from app.events import COLLECTED_EVENTS_KEY, DomainEvent
 from app.extensions import db
 from app.jobs import enqueue, job_id, job_is_alive, with_app_context
@@ -57,29 +57,30 @@ def collecting_domain_events(session: Session) -> Iterator[list[int]]:
         session.info.pop(COLLECTED_EVENTS_KEY, None)
 
 
+# Built once, ids bound per call (this runs for every webhook that changed something).
+_LOCK_UNDISPATCHED = (
+    select(DomainEvent)
+    .where(in_ids(DomainEvent.id, "ids"), DomainEvent.dispatched_at.is_(None))
+    .order_by(DomainEvent.id)
+    .with_for_update(skip_locked=True)
+)
+_MARK_DISPATCHED = (
+    update(DomainEvent.__table__).where(in_ids(DomainEvent.__table__.c.id, "ids")).values(dispatched_at=bindparam("at"))
+)
+
+
 def dispatch_domain_events(event_ids: list[int]) -> int:
     """`dispatch_domain_event` for several events in one transaction: one locking read, one mark, one
     commit, however many events a webhook recorded. Returns how many were dispatched; raises (after
     nothing is committed) if a subscriber does."""
-    events = (
-        db.session.execute(
-            select(DomainEvent)
-            .where(DomainEvent.id.in_(event_ids), DomainEvent.dispatched_at.is_(None))
-            .order_by(DomainEvent.id)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
+    events = db.session.execute(_LOCK_UNDISPATCHED, {"ids": event_ids}).scalars().all()
     if not events:
         db.session.rollback()
         return 0
     for event in events:
         for subscriber in _subscribers():
             subscriber(event)
-    db.session.execute(
-        update(DomainEvent).where(DomainEvent.id.in_([e.id for e in events])).values(dispatched_at=utcnow())
-    )
+    db.session.execute(_MARK_DISPATCHED, {"ids": [e.id for e in events], "at": utcnow()})
     db.session.commit()
     return len(events)
 

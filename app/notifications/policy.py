@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
-from app.notifications.models import ContactPreference, Notification, NotificationSettings
+from app.notifications.models import ContactPreference, NotificationSettings
 from app.notifications.preferences import get_preference
 from app.orders.models import Fulfillment, Order
 from app.orders.status import FINISHED_STATES, Status, step_index
 
 # Channels that wake a phone: held during quiet hours. Email waits in the inbox, so it is not held.
 INTERRUPTING = frozenset({"sms", "line"})
+
+# The frequency cap counts messages on a channel for one order over this window.
+CAP_WINDOW = timedelta(days=1)
 
 # The shipment state each shipment trigger announces (for staleness).
 TRIGGER_STATE: dict[str, Status] = {
@@ -114,17 +115,6 @@ def _news_rank(status: Status) -> int:
     if status in (Status.SHIPPED, Status.IN_TRANSIT, Status.DELAYED):
         return 1
     return step_index(status)
-
-
-def sent_today(notification: Notification) -> Select:
-    """How many messages on this channel went out for the notification's order in the last 24 hours."""
-    return select(func.count()).where(
-        Notification.shop_id == notification.shop_id,
-        Notification.shopify_order_id == notification.shopify_order_id,
-        Notification.channel == notification.channel,
-        Notification.status.in_(("sent", "delivered")),
-        Notification.sent_at >= utcnow() - timedelta(days=1),
-    )
 
 
 def cap_reached(sent: int, settings: NotificationSettings) -> bool:

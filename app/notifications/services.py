@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, false, func, literal, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, select, update
 
 from app.db import utcnow
 from app.extensions import db
@@ -117,28 +118,37 @@ class SendContext:
     sent_today: int  # messages on this channel for this order in the last 24 hours (the frequency cap)
 
 
-def _send_context(notification: Notification) -> SendContext:
-    """Everything a send reads besides the notification, in one statement: the shop, its notification and
-    tracking settings, the merchant's template, the order, the shipment, the recipient's consent (each row
-    optional) and the count for the frequency cap."""
-    shop_id = notification.shop_id
-    address = normalise_address(notification.channel, notification.recipient)
-    preference_match = (
-        and_(
-            ContactPreference.shop_id == shop_id,
-            ContactPreference.channel == notification.channel,
-            ContactPreference.address == address,
-        )
-        if address
-        else false()
+# Statements run on every send, built once (values bound per send).
+_LOCK_NOTIFICATION = select(Notification).where(Notification.id == bindparam("id")).with_for_update(skip_locked=True)
+_notifications = Notification.__table__
+# A delivery report may already have arrived (Twilio is fast): never overwrite "delivered"/"failed".
+_MARK_SENT = (
+    update(_notifications)
+    .where(_notifications.c.id == bindparam("notification_id"))
+    .values(
+        provider_message_id=func.coalesce(_notifications.c.provider_message_id, bindparam("message_id")),
+        sent_at=bindparam("at"),
+        status=case((_notifications.c.status == "queued", "sent"), else_=_notifications.c.status),
     )
-    sent = policy.sent_today(notification).scalar_subquery() if notification.shopify_order_id else literal(0)
-    shipment_match = (
-        and_(Fulfillment.shop_id == shop_id, Fulfillment.shopify_fulfillment_id == notification.shopify_fulfillment_id)
-        if notification.shopify_fulfillment_id
-        else false()
+)
+
+
+@functools.cache
+def _send_context_statement() -> Select:
+    """The statement `_send_context` runs, built once per process (values are bound per send): building
+    and keying a statement of eight entities anew cost about as much as running it. A NULL recipient
+    address, shipment or order id matches no row, as it should."""
+    shop_id = bindparam("shop_id")
+    channel = bindparam("channel")
+    order_id = bindparam("shopify_order_id")
+    sent = select(func.count()).where(
+        Notification.shop_id == shop_id,
+        Notification.shopify_order_id == order_id,
+        Notification.channel == channel,
+        Notification.status.in_(("sent", "delivered")),
+        Notification.sent_at >= bindparam("sent_since"),
     )
-    row = db.session.execute(
+    return (
         select(
             Shop,
             Order,
@@ -147,24 +157,55 @@ def _send_context(notification: Notification) -> SendContext:
             TrackingSettings,
             NotificationTemplate,
             ContactPreference,
-            sent.label("sent_today"),
+            sent.scalar_subquery().label("sent_today"),
         )
         .select_from(Shop)
-        .outerjoin(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == notification.shopify_order_id))
-        .outerjoin(Fulfillment, shipment_match)
+        .outerjoin(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == order_id))
+        .outerjoin(
+            Fulfillment,
+            and_(Fulfillment.shop_id == shop_id, Fulfillment.shopify_fulfillment_id == bindparam("fulfillment_id")),
+        )
         .outerjoin(NotificationSettings, NotificationSettings.shop_id == shop_id)
         .outerjoin(TrackingSettings, TrackingSettings.shop_id == shop_id)
         .outerjoin(
             NotificationTemplate,
             and_(
                 NotificationTemplate.shop_id == shop_id,
-                NotificationTemplate.trigger == notification.trigger,
-                NotificationTemplate.channel == ("email" if notification.channel == "email" else "text"),
-                NotificationTemplate.locale == notification.locale,
+                NotificationTemplate.trigger == bindparam("trigger"),
+                NotificationTemplate.channel == bindparam("template_channel"),
+                NotificationTemplate.locale == bindparam("locale"),
             ),
         )
-        .outerjoin(ContactPreference, preference_match)
+        .outerjoin(
+            ContactPreference,
+            and_(
+                ContactPreference.shop_id == shop_id,
+                ContactPreference.channel == channel,
+                ContactPreference.address == bindparam("address"),
+            ),
+        )
         .where(Shop.id == shop_id)
+    )
+
+
+def _send_context(notification: Notification) -> SendContext:
+    """Everything a send reads besides the notification, in one statement: the shop, its notification and
+    tracking settings, the merchant's template, the order, the shipment, the recipient's consent (each row
+    optional) and the count for the frequency cap."""
+    shop_id = notification.shop_id
+    row = db.session.execute(
+        _send_context_statement(),
+        {
+            "shop_id": shop_id,
+            "channel": notification.channel,
+            "shopify_order_id": notification.shopify_order_id,
+            "fulfillment_id": notification.shopify_fulfillment_id,
+            "sent_since": utcnow() - policy.CAP_WINDOW,
+            "trigger": notification.trigger,
+            "template_channel": "email" if notification.channel == "email" else "text",
+            "locale": notification.locale,
+            "address": normalise_address(notification.channel, notification.recipient) or None,
+        },
     ).first()
     if row is None:
         return SendContext(
@@ -208,9 +249,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     `now` is the clock (tests pass the moment they mean; jobs use the current time).
     """
     session = db.session
-    notification = session.execute(
-        select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
+    notification = session.execute(_LOCK_NOTIFICATION, {"id": notification_id}).scalar_one_or_none()
     if notification is None or notification.status in FINAL_STATUSES:
         session.rollback()
         return "skipped"
@@ -328,15 +367,8 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         _fall_back_to_email(notification, order, settings)
         session.commit()
         return "failed"
-    # A delivery report may already have arrived (Twilio is fast): never overwrite "delivered"/"failed".
     session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(
-            provider_message_id=func.coalesce(Notification.provider_message_id, result.provider_message_id),
-            sent_at=utcnow(),
-            status=case((Notification.status == "queued", "sent"), else_=Notification.status),
-        )
+        _MARK_SENT, {"notification_id": notification_id, "message_id": result.provider_message_id, "at": utcnow()}
     )
     session.commit()
     return "sent"

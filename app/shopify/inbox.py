@@ -14,7 +14,7 @@ import orjson
 import psycopg
 import redis
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
@@ -174,6 +174,15 @@ def enqueue_processing(event_id: int) -> None:
     enqueue(process_webhook_event, event_id, queue="webhooks", job_id=job_id("webhook", event_id), unique=True)
 
 
+# Built once (the event id is bound per job): building and keying it anew cost a third of running it.
+_LOCK_EVENT_WITH_SHOP = (
+    select(WebhookEvent, Shop)
+    .outerjoin(Shop, Shop.id == WebhookEvent.shop_id)
+    .where(WebhookEvent.id == bindparam("event_id"))
+    .with_for_update(of=WebhookEvent, skip_locked=True)
+)
+
+
 @with_app_context
 def process_webhook_event(event_id: int) -> str:
     """Run the topic's handler for one stored delivery, exactly once.
@@ -186,12 +195,7 @@ def process_webhook_event(event_id: int) -> str:
     from app.subscribers import collecting_domain_events, dispatch_collected_events
 
     session = db.session
-    found = session.execute(
-        select(WebhookEvent, Shop)
-        .outerjoin(Shop, Shop.id == WebhookEvent.shop_id)
-        .where(WebhookEvent.id == event_id)
-        .with_for_update(of=WebhookEvent, skip_locked=True)
-    ).first()
+    found = session.execute(_LOCK_EVENT_WITH_SHOP, {"event_id": event_id}).first()
     event, shop = found if found is not None else (None, None)
     if event is None or event.status != "received":
         session.rollback()

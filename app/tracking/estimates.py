@@ -3,12 +3,13 @@ own deliveries taught us (per carrier and destination, P50 to P90 business days)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -38,6 +39,31 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+@functools.cache
+def _recent_deliveries_statement() -> Select:
+    """The latest deliveries by this carrier to the lane's country and anywhere, in one round trip (this runs
+    for every shipment update). Built once per process; values are bound per call."""
+    parts = [
+        select(literal(scope).label("scope"), Fulfillment.shipped_at, Fulfillment.delivered_at)
+        .where(
+            Fulfillment.shop_id == bindparam("shop_id"),
+            Fulfillment.delivered_at.is_not(None),
+            Fulfillment.shipped_at.is_not(None),
+            Fulfillment.delivered_at >= bindparam("since"),
+            Fulfillment.carrier_code == bindparam("carrier"),
+            *condition,
+        )
+        .order_by(Fulfillment.delivered_at.desc())
+        .limit(500)
+        .subquery()
+        for scope, condition in (
+            ("lane", [Fulfillment.destination_country.is_not_distinct_from(bindparam("country"))]),
+            ("carrier", []),
+        )
+    ]
+    return union_all(*(select(*part.c) for part in parts))
+
+
 def learned_transit(
     session: Session,
     shop_id: int,
@@ -50,24 +76,10 @@ def learned_transit(
     enough deliveries; falls back to the carrier alone across destinations."""
     if not carrier_code:
         return None
-    since = utcnow() - LOOKBACK
-    lane_and_carrier = [
-        select(literal(scope).label("scope"), Fulfillment.shipped_at, Fulfillment.delivered_at)
-        .where(
-            Fulfillment.shop_id == shop_id,
-            Fulfillment.delivered_at.is_not(None),
-            Fulfillment.shipped_at.is_not(None),
-            Fulfillment.delivered_at >= since,
-            Fulfillment.carrier_code == carrier_code,
-            *condition,
-        )
-        .order_by(Fulfillment.delivered_at.desc())
-        .limit(500)
-        .subquery()
-        for scope, condition in (("lane", [Fulfillment.destination_country == country]), ("carrier", []))
-    ]
-    # Both scopes' latest deliveries in one round trip (this runs for every shipment update).
-    rows = session.execute(union_all(*(select(*part.c) for part in lane_and_carrier))).all()
+    rows = session.execute(
+        _recent_deliveries_statement(),
+        {"shop_id": shop_id, "carrier": carrier_code, "country": country, "since": utcnow() - LOOKBACK},
+    ).all()
     for scope in ("lane", "carrier"):
         samples = [
             calendar.business_days_between(local_date(shipped, tz), local_date(delivered, tz))
