@@ -233,16 +233,16 @@ def test_a_webhook_job_hands_its_domain_events_to_notifications_itself(mail_app,
     assert len(smtp.mailbox.messages) == 1
 
 
-def _statements_of(app, redis_conn, queues: tuple[str, ...]) -> list[str]:
-    """The SQL statements a burst worker on `queues` runs, by their first word."""
+def _run_statements(app, redis_conn, queues: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(statement, how SQLAlchemy got its compiled form) for each statement a burst worker on `queues` runs."""
     from sqlalchemy import event
 
     with app.app_context():
         engine = db.engine
-    statements: list[str] = []
+    statements: list[tuple[str, str]] = []
 
-    def count(conn, cursor, statement, *args) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, context.cache_hit.name if context is not None else "none"))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -252,6 +252,11 @@ def _statements_of(app, redis_conn, queues: tuple[str, ...]) -> list[str]:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return statements
+
+
+def _statements_of(app, redis_conn, queues: tuple[str, ...]) -> list[str]:
+    """The SQL statements a burst worker on `queues` runs, by their first word."""
+    return [statement.split(None, 1)[0].upper() for statement, _ in _run_statements(app, redis_conn, queues)]
 
 
 def test_a_shipped_email_costs_few_statements(mail_app, send, smtp, redis_conn):
@@ -271,6 +276,30 @@ def test_a_shipped_email_costs_few_statements(mail_app, send, smtp, redis_conn):
     assert len(webhook_job) <= 19, webhook_job  # 29 before this was counted
     assert send_job.count("UPDATE") == 2
     assert len(send_job) <= 8, send_job  # 15 before this was counted
+
+
+def test_a_shipped_email_reuses_every_compiled_statement(mail_app, send, smtp, redis_conn):
+    """Compiling a statement costs several times running it, and SQLAlchemy compiles one again whenever its
+    cache key is not one it has seen (a statement built with values in it, an INSERT .. ON CONFLICT, which the
+    dialects never cache). After one shipped email, the next one's statements must all come from the cache."""
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    first = _run_statements(mail_app, redis_conn, QUEUES)
+    assert any(how == "CACHE_MISS" for _, how in first)  # the first email compiled what it ran
+    second_order = 820982911946154509
+    send("orders/create", order_payload(T0, id=second_order, name="#1002", order_number=1002, email="ann@example.com"))
+    work(mail_app, redis_conn)
+    send(
+        "fulfillments/create",
+        fulfillment_payload(502, [(11, 2), (12, 1)], T0, T0, "SHP5022345678", order_id=second_order),
+    )
+    statements = _run_statements(mail_app, redis_conn, QUEUES)
+    assert [m["Subject"] for m in smtp.mailbox.messages][-1] == "Your order #1002 is on its way"
+    assert len(statements) > 20
+    compiled_again = [(how, statement) for statement, how in statements if how not in ("CACHE_HIT", "none")]
+    assert compiled_again == []
 
 
 def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_app, send, smtp, redis_conn):
