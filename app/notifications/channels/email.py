@@ -7,13 +7,20 @@ SMTP_URL: smtp://user:pass@host:587?starttls=1, smtps://host:465, or smtp://127.
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import smtplib
 import ssl
 import threading
 import time
+from dataclasses import dataclass
 from email import policy as email_policy
-from email.message import EmailMessage
+from email.charset import BASE64, Charset
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -25,9 +32,12 @@ from app.notifications.channels import (
     register,
 )
 
-# RFC 5322 allows 998 characters a line; signed unsubscribe URLs are long and have no spaces to fold at,
-# and a folded-by-encoding List-Unsubscribe is unreadable to mail clients.
-_POLICY = email_policy.SMTP.clone(max_line_length=998)
+MAX_LINE = 998  # octets a line may hold on the wire (RFC 5321, RFC 5322), before CRLF
+_WIRE = email_policy.compat32.clone(linesep="\r\n")
+_UTF8_8BIT = Charset("utf-8")
+_UTF8_8BIT.body_encoding = None  # as it is: Content-Transfer-Encoding 8bit
+_UTF8_BASE64 = Charset("utf-8")
+_UTF8_BASE64.body_encoding = BASE64
 
 # A connection is kept open between messages (per process, per server and account): a new one per message
 # costs the TCP handshake, the banner, EHLO, STARTTLS and AUTH, most of a send. One idle longer than this
@@ -82,11 +92,38 @@ def close_idle_connections() -> None:
         _quietly_close(client)
 
 
-def build_email(message: OutgoingMessage, mail_from: str) -> EmailMessage:
-    email = EmailMessage(policy=_POLICY)
-    email["Subject"] = message.subject or ""
-    email["From"] = formataddr((message.sender_name or "", mail_from))
-    email["To"] = message.recipient
+@dataclass(frozen=True)
+class ServerSupport:
+    """What the receiving server announced in its EHLO reply that decides how a message is written."""
+
+    eight_bit: bool = True  # 8BITMIME: UTF-8 bodies may go as they are, not base64
+    utf8: bool = False  # SMTPUTF8: addresses (and headers) may hold UTF-8 as they are
+
+
+def build_email(message: OutgoingMessage, mail_from: str, server: ServerSupport = ServerSupport()) -> Message:
+    """The message as sent: plain text, and HTML when there is some, as multipart/alternative.
+
+    Built with the email package's compat32 classes rather than `EmailMessage`: the modern API parses every
+    header back through its header registry and cost about three times as much per message, which told on
+    the worker's CPU (benchmarks/notifications.py). Non-ASCII headers are RFC 2047 encoded; a body goes as
+    7bit when it is ASCII, else as 8bit UTF-8 where the server takes it (8BITMIME) and no line is longer
+    than SMTP allows, else base64."""
+    text_part = _body_part(message.text, "plain", server)
+    if message.html:
+        email: Message = MIMEMultipart("alternative")
+        email.attach(text_part)
+        email.attach(_body_part(message.html, "html", server))
+        for part in email.get_payload():
+            del part["MIME-Version"]
+    else:
+        email = text_part
+    subject = message.subject or ""
+    email["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    email["From"] = formataddr((message.sender_name or "", mail_from), charset="utf-8")
+    recipient = envelope_address(message.recipient)
+    # Only an address whose local part is not ASCII is left so (then the server takes SMTPUTF8): written
+    # as raw UTF-8, as RFC 6532 has it (an encoded word is not allowed in an address).
+    email["To"] = recipient if recipient.isascii() else recipient.encode().decode("ascii", "surrogateescape")
     if message.reply_to:
         email["Reply-To"] = message.reply_to
     email["Date"] = formatdate(localtime=False, usegmt=True)
@@ -95,11 +132,38 @@ def build_email(message: OutgoingMessage, mail_from: str) -> EmailMessage:
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email.set_content(message.text)
-    if message.html:
-        email.add_alternative(message.html, subtype="html")
-    email["Content-Language"] = message.locale  # after set_content, which drops Content-* headers
+    email["Content-Language"] = message.locale
     return email
+
+
+def envelope_address(address: str) -> str:
+    """The address with an internationalised domain in its ASCII form (IDNA), which every server takes."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
+def as_bytes(email: Message) -> bytes:
+    """The message on the wire: CRLF line ends and headers left unfolded (RFC 5322 allows 998 characters a
+    line; signed unsubscribe URLs are long and have no spaces to fold at, and a List-Unsubscribe folded by
+    encoding is unreadable to mail clients). Encoded headers fold themselves."""
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, maxheaderlen=0, policy=_WIRE).flatten(email)
+    return out.getvalue()
+
+
+def _body_part(body: str, subtype: str, server: ServerSupport) -> MIMEText:
+    fits = all(len(line.encode()) <= MAX_LINE for line in body.splitlines())
+    if body.isascii() and fits:
+        return MIMEText(body, subtype, "us-ascii")
+    if fits and server.eight_bit:
+        return MIMEText(body, subtype, _UTF8_8BIT)
+    # Encoded text carries its line ends inside: CRLF, MIME's canonical form (RFC 2046 §4.1.1).
+    return MIMEText("\r\n".join(body.splitlines()) + "\r\n", subtype, _UTF8_BASE64)
 
 
 @register
@@ -148,12 +212,21 @@ class SmtpEmailChannel:
         return client
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        email = build_email(message, self.mail_from)
         key = self._key()
         client = None
         try:
             client = _take_idle(key) or self._connect()
-            refused = client.send_message(email)
+            client.ehlo_or_helo_if_needed()
+            server = ServerSupport(eight_bit=client.has_extn("8bitmime"), utf8=client.has_extn("smtputf8"))
+            recipient = envelope_address(message.recipient)
+            if not recipient.isascii() and not server.utf8:
+                _put_idle(key, client)
+                raise PermanentSendError("the address needs SMTPUTF8, which the mail server does not offer")
+            email = build_email(message, self.mail_from, server)
+            options = ["BODY=8BITMIME"] if server.eight_bit else []
+            if not recipient.isascii():
+                options.append("SMTPUTF8")
+            refused = client.sendmail(self.mail_from, [recipient], as_bytes(email), options)
         except smtplib.SMTPRecipientsRefused as exc:
             _put_idle(key, client)  # smtplib reset the transaction: the session serves the next message
             codes = [code for code, _ in exc.recipients.values()]
