@@ -106,6 +106,14 @@ def test_bodies_go_as_base64_when_the_server_takes_no_8bit_or_a_line_is_too_long
     assert too_long.get_payload()[0]["Content-Transfer-Encoding"] == "8bit"
 
 
+def test_english_with_a_line_too_long_for_smtp_goes_quoted_printable():
+    long_line = "<td style='padding:0'>Your order is on its way.</td>" * 30  # 1,560 octets
+    message = _parse(as_bytes(build_email(_message(subject="Shipped", html=long_line), "updates@aftercart.test")))
+    html_part = message.get_payload()[1]
+    assert html_part["Content-Transfer-Encoding"] == "quoted-printable" and _content(html_part) == long_line
+    assert all(len(line) <= 998 for line in as_bytes(build_email(_message(html=long_line), "u@a.test")).split(b"\r\n"))
+
+
 def test_an_english_message_is_plain_7bit_and_text_only_when_there_is_no_html():
     message = _parse(
         as_bytes(

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email import policy as email_policy
-from email.charset import BASE64, Charset
+from email.charset import BASE64, QP, Charset
 from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
@@ -38,6 +38,8 @@ _UTF8_8BIT = Charset("utf-8")
 _UTF8_8BIT.body_encoding = None  # as it is: Content-Transfer-Encoding 8bit
 _UTF8_BASE64 = Charset("utf-8")
 _UTF8_BASE64.body_encoding = BASE64
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 
 # A connection is kept open between messages (per process, per server and account): a new one per message
 # costs the TCP handshake, the banner, EHLO, STARTTLS and AUTH, most of a send. One idle longer than this
@@ -106,8 +108,8 @@ def build_email(message: OutgoingMessage, mail_from: str, server: ServerSupport 
     Built with the email package's compat32 classes rather than `EmailMessage`: the modern API parses every
     header back through its header registry and cost about three times as much per message, which told on
     the worker's CPU (benchmarks/notifications.py). Non-ASCII headers are RFC 2047 encoded; a body goes as
-    7bit when it is ASCII, else as 8bit UTF-8 where the server takes it (8BITMIME) and no line is longer
-    than SMTP allows, else base64."""
+    7bit when it is ASCII, else as 8bit UTF-8 where the server takes it (8BITMIME); a line longer than SMTP
+    allows, or no 8BITMIME, makes it quoted-printable (ASCII) or base64."""
     text_part = _body_part(message.text, "plain", server)
     if message.html:
         email: Message = MIMEMultipart("alternative")
@@ -162,8 +164,10 @@ def _body_part(body: str, subtype: str, server: ServerSupport) -> MIMEText:
         return MIMEText(body, subtype, "us-ascii")
     if fits and server.eight_bit:
         return MIMEText(body, subtype, _UTF8_8BIT)
-    # Encoded text carries its line ends inside: CRLF, MIME's canonical form (RFC 2046 §4.1.1).
-    return MIMEText("\r\n".join(body.splitlines()) + "\r\n", subtype, _UTF8_BASE64)
+    # Encoded text carries its line ends inside: CRLF, MIME's canonical form (RFC 2046 §4.1.1). ASCII with
+    # long lines stays readable and about its size as quoted-printable; Thai would triple, so it is base64.
+    canonical = "\r\n".join(body.splitlines()) + "\r\n"
+    return MIMEText(canonical, subtype, _UTF8_QP if body.isascii() else _UTF8_BASE64)
 
 
 @register
