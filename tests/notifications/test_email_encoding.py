@@ -128,10 +128,12 @@ def test_an_english_message_is_plain_7bit_and_text_only_when_there_is_no_html():
 
 
 def test_an_internationalised_domain_is_sent_in_its_ascii_form(server):
-    SmtpEmailChannel(server.url, "updates@aftercart.test").send(_message("ann@ตัวอย่าง.ไทย"))
+    message = _message("ann@ตัวอย่าง.ไทย", reply_to="help@ตัวอย่าง.ไทย")
+    SmtpEmailChannel(server.url, "updates@aftercart.test").send(message)
     [(options, recipients, raw)] = server.mailbox.envelopes
     assert recipients == ["ann@xn--72c1a1bt4awk9o.xn--o3cw4h"] and "SMTPUTF8" not in options
     assert _parse(raw)["To"] == "ann@xn--72c1a1bt4awk9o.xn--o3cw4h"
+    assert _parse(raw)["Reply-To"] == "help@xn--72c1a1bt4awk9o.xn--o3cw4h"
 
 
 def test_a_non_ascii_mailbox_name_needs_a_server_with_smtputf8(server):

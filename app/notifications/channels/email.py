@@ -122,12 +122,9 @@ def build_email(message: OutgoingMessage, mail_from: str, server: ServerSupport 
     subject = message.subject or ""
     email["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     email["From"] = formataddr((message.sender_name or "", mail_from), charset="utf-8")
-    recipient = envelope_address(message.recipient)
-    # Only an address whose local part is not ASCII is left so (then the server takes SMTPUTF8): written
-    # as raw UTF-8, as RFC 6532 has it (an encoded word is not allowed in an address).
-    email["To"] = recipient if recipient.isascii() else recipient.encode().decode("ascii", "surrogateescape")
+    email["To"] = _address_header(message.recipient)
     if message.reply_to:
-        email["Reply-To"] = message.reply_to
+        email["Reply-To"] = _address_header(message.reply_to)
     email["Date"] = formatdate(localtime=False, usegmt=True)
     # Stable across retries: a resend after a crash carries the same id, so mailboxes can drop the copy.
     email["Message-ID"] = f"<{message.idempotency_key}@{mail_from.split('@')[-1]}>"
@@ -147,6 +144,14 @@ def envelope_address(address: str) -> str:
         return f"{local}@{domain.encode('idna').decode('ascii')}"
     except UnicodeError:
         return address
+
+
+def _address_header(address: str) -> str:
+    """A bare address for a header. Only one whose local part is not ASCII stays so (the recipient's then
+    goes with SMTPUTF8): written as raw UTF-8, as RFC 6532 has it (an encoded word is not allowed in an
+    address), smuggled through compat32's ASCII strings as surrogate escapes."""
+    ascii_form = envelope_address(address)
+    return ascii_form if ascii_form.isascii() else ascii_form.encode().decode("ascii", "surrogateescape")
 
 
 def as_bytes(email: Message) -> bytes:
