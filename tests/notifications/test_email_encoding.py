@@ -30,10 +30,18 @@ class EnvelopeMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+class SevenBitMailbox(EnvelopeMailbox):
+    """A server that does not offer 8BITMIME (aiosmtpd always would): its EHLO reply without that line."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's hook)
+        session.host_name = hostname
+        return [line for line in responses if "8BITMIME" not in line.upper()]
+
+
 class Server(SmtpServer):
-    def __init__(self, smtputf8: bool) -> None:
+    def __init__(self, smtputf8: bool, mailbox: EnvelopeMailbox | None = None) -> None:
         super().__init__()
-        self.mailbox = EnvelopeMailbox()
+        self.mailbox = mailbox or EnvelopeMailbox()
         self.smtputf8 = smtputf8
 
     def start(self) -> None:
@@ -104,6 +112,20 @@ def test_bodies_go_as_base64_when_the_server_takes_no_8bit_or_a_line_is_too_long
         assert _content(text_part) == THAI_TEXT
     assert seven_bit_only.get_payload()[0]["Content-Transfer-Encoding"] == "base64"
     assert too_long.get_payload()[0]["Content-Transfer-Encoding"] == "8bit"
+
+
+def test_a_server_without_8bitmime_gets_thai_bodies_in_base64():
+    server = Server(smtputf8=False, mailbox=SevenBitMailbox())
+    server.start()
+    try:
+        SmtpEmailChannel(server.url, "updates@aftercart.test").send(_message())
+    finally:
+        server.stop()
+    [(options, _, raw)] = server.mailbox.envelopes
+    assert "BODY=8BITMIME" not in options and raw.isascii()
+    text, html = _parse(raw).get_payload()
+    assert [part["Content-Transfer-Encoding"] for part in (text, html)] == ["base64", "base64"]
+    assert _content(text) == THAI_TEXT and _content(html) == THAI_HTML
 
 
 def test_english_with_a_line_too_long_for_smtp_goes_quoted_printable():
