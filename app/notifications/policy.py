@@ -53,9 +53,8 @@ def consent_allows(
     session: Session, shop_id: int, channel: str, address: str | None, marketing: bool = False
 ) -> str | None:
     """None when allowed; otherwise the reason it is not."""
-    if not address:
-        return f"no {channel} address for this shopper"
-    return consent_refusal(get_preference(session, shop_id, channel, address), channel, address, marketing)
+    preference = get_preference(session, shop_id, channel, address) if address else None
+    return consent_refusal(preference, channel, address, marketing)
 
 
 def consent_refusal(
