@@ -1,4 +1,6 @@
-"""Aftercart: create_app() is the only place that wires settings, extensions and blueprints."""
+"""Aftercart: create_app(), the factory. With the wiring files beside it (topics, subscribers, privacy,
+blueprints, cron, demo) it is the only code that imports features; the core reaches them through the
+registry it installs (app/registry.py)."""
 
 from __future__ import annotations
 
@@ -36,31 +38,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_dir())
     _import_models()
 
-    from app.admin import admin_bp
-    from app.health import health_bp
-    from app.notifications.hooks import provider_hooks_bp
-    from app.notifications.links import notification_links_bp
-    from app.storefront import links_bp, storefront_bp
+    from app import blueprints, privacy, subscribers, topics
+    from app.registry import Registry, install
 
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(storefront_bp)
-    app.register_blueprint(links_bp)
-    app.register_blueprint(notification_links_bp)
-    app.register_blueprint(provider_hooks_bp)
-
-    from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
-    from app.recommendations.attribution import recommendation_links_bp
-
-    app.register_blueprint(recommendations_admin_bp)
-    app.register_blueprint(recommendation_links_bp)
-    app.register_blueprint(recommendations_cli_bp)
-
-    from app.returns.admin import returns_admin_bp
-    from app.returns.storefront import returns_storefront_bp
-
-    app.register_blueprint(returns_admin_bp)
-    app.register_blueprint(returns_storefront_bp)
+    install(
+        app,
+        Registry(
+            topic_handlers=topics.HANDLERS,
+            compliance_handlers=topics.COMPLIANCE_HANDLERS,
+            event_subscribers=subscribers.EVENT_SUBSCRIBERS,
+            in_transaction_subscribers=subscribers.IN_TRANSACTION_SUBSCRIBERS,
+            privacy=privacy.PRIVACY,
+            admin_nav=blueprints.ADMIN_NAV,
+        ),
+    )
+    for blueprint in blueprints.BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
     from app.shopify.webhooks import WebhookIntake
 

@@ -13,6 +13,9 @@ API_VERSION = "2026-07"
 
 ENVIRONMENTS = ("production", "development", "test", "demo")
 
+# The demo store's shop (seeded by `flask demo`; the admin opens as its owner in the demo only).
+DEMO_SHOP_DOMAIN = "aftercart-demo.myshopify.com"
+
 # Values only ever used when AFTERCART_ENV=demo (or test): never in production.
 _DEMO_DEFAULTS = {
     "SHOPIFY_API_KEY": "demo-api-key",

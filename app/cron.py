@@ -1,4 +1,4 @@
-"""The periodic jobs, nothing else. The worker command enqueues each once per interval (deduplicated
+"""Wiring: the periodic jobs, nothing else. The worker command enqueues each once per interval (deduplicated
 across any number of workers by a per-interval job id)."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.events import requeue_undispatched_events
 from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
 from app.returns.tracking import poll_return_parcels
 from app.shopify.inbox import purge_processed_payloads, requeue_stranded_webhook_events
 from app.shopify.reconcile import reconcile_all_shops
-from app.subscribers import requeue_undispatched_events
 from app.tracking.monitor import detect_delays
 from app.tracking.polling import poll_carriers
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app, has_app_context
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from rq.utils import import_attribute
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -186,15 +187,15 @@ def with_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if has_app_context():
             return func(*args, **kwargs)
-        from app import create_app
-
         app = _worker_app.get("app")
         if app is None:
-            app = _worker_app["app"] = create_app()
+            # Found by name, as `flask --app app` and RQ find theirs: the core never imports the wiring.
+            app = _worker_app["app"] = import_attribute(APP_FACTORY)()
         with app.app_context():
             return func(*args, **kwargs)
 
     return wrapper
 
 
+APP_FACTORY = "app.create_app"
 _worker_app: dict[str, Flask] = {}

@@ -1,4 +1,10 @@
-"""The embedded admin under /app: the merchant's view of orders, webhook deliveries and privacy requests."""
+"""The merchant's audience kit: the embedded admin under /app.
+
+What every feature's admin pages share: the session-token check (`admin_required`), the page context with
+the navigation the wiring lists (`page_context`), the shop-scoped order lookup (`shop_order`); and the core's
+own pages: orders, webhook deliveries and privacy requests. It knows no feature: each feature's pages live
+in its own `admin.py`, on this kit.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.orders.models import Fulfillment, Order
-from app.shopify.auth import admin_required, request_input, shopify_app, to_flask_response
+from app.registry import registry
+from app.shopify.auth import admin_required
 from app.shopify.inbox import retry_failed_event
 from app.shopify.models import ComplianceRequest, WebhookEvent
+from app.shopify.sdk import request_input, shopify_app, to_flask_response
+
+__all__ = ["admin_bp", "admin_required", "page_context", "shop_order"]
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/app")
 
@@ -20,12 +30,14 @@ def patch_id_token():
     return to_flask_response(shopify_app().app_home_patch_id_token(request_input()).response)
 
 
-def _page_context() -> dict:
+def page_context() -> dict:
+    """What every admin page's layout needs: the shop, App Bridge's key and token, the navigation."""
     return {
         "shop": g.admin.shop,
         "api_key": current_app.config["SETTINGS"].shopify_api_key,
         "is_demo": g.admin.is_demo,
         "id_token": g.admin.id_token,
+        "admin_nav": registry().admin_nav,
     }
 
 
@@ -74,11 +86,12 @@ def home():
         event_counts=counts,
         failed_events=failed,
         compliance_requests=requests_,
-        **_page_context(),
+        **page_context(),
     )
 
 
-def _shop_order(order_id: int) -> Order:
+def shop_order(order_id: int) -> Order:
+    """The signed-in shop's order with this id, or 404 (another shop's id is a 404 too)."""
     order = db.session.execute(
         select(Order).where(Order.id == order_id, Order.shop_id == g.admin.shop.id)
     ).scalar_one_or_none()
@@ -90,7 +103,7 @@ def _shop_order(order_id: int) -> Order:
 @admin_bp.get("/orders/<int:order_id>")
 @admin_required
 def order_detail(order_id: int):
-    order = _shop_order(order_id)
+    order = shop_order(order_id)
     fulfillments = (
         db.session.execute(
             select(Fulfillment)
@@ -100,26 +113,13 @@ def order_detail(order_id: int):
         .scalars()
         .all()
     )
-    return render_template("admin/order.html", order=order, fulfillments=fulfillments, **_page_context())
-
-
-@admin_bp.post("/demo/orders/<int:order_id>/advance")
-@admin_required
-def demo_advance_order(order_id: int):
-    """Demo only: send the order's next webhook (shipped, then each scan) to see the page and emails move."""
-    if not g.admin.is_demo:
-        abort(404)
-    from app.demo import advance_demo_order
-
-    _shop_order(order_id)
-    advance_demo_order(g.admin.shop, order_id)
-    return redirect(url_for("admin.order_detail", order_id=order_id))
+    return render_template("admin/order.html", order=order, fulfillments=fulfillments, **page_context())
 
 
 @admin_bp.get("/api/orders/<int:order_id>")
 @admin_required
 def order_json(order_id: int):
-    order = _shop_order(order_id)
+    order = shop_order(order_id)
     return jsonify(
         id=order.id,
         name=order.name,
@@ -164,53 +164,6 @@ def retry_event(event_id: int):
     return redirect(url_for("admin.home"))
 
 
-@admin_bp.get("/settings")
-@admin_required
-def settings_page():
-    from app.admin.settings import sample_view
-    from app.i18n import t
-    from app.tracking.branding import FONTS, tokens_for
-    from app.tracking.services import tracking_settings
-
-    settings = tracking_settings(db.session, g.admin.shop.id)
-    locale = request.args.get("locale", "en") if request.args.get("locale") in ("en", "th") else "en"
-    return render_template(
-        "admin/settings.html",
-        settings=settings,
-        fonts=list(FONTS),
-        preview={
-            "t": lambda key, **values: t(locale, key, **values),
-            "locale": locale,
-            "settings": settings,
-            "tokens": tokens_for(settings),
-            "custom_message": (settings.custom_message or {}).get(locale),
-            "faq": [item for item in settings.faq or [] if item.get("locale", locale) == locale],
-            "view": sample_view(locale),
-            "error": None,
-            "form": {"order": "1001", "contact": "you@example.com"},
-            "standalone": False,
-            "form_action": "#",
-        },
-        **_page_context(),
-    )
-
-
-@admin_bp.post("/api/settings")
-@admin_required
-def save_settings_json():
-    from app.admin.settings import save_settings
-    from app.tracking.branding import BrandingError
-
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return jsonify(error="invalid", message="send the settings as a JSON object"), 400
-    try:
-        save_settings(db.session, g.admin.shop.id, payload)
-    except BrandingError as exc:
-        return jsonify(error="invalid", fields=exc.errors), 422
-    return jsonify(status="saved")
-
-
 @admin_bp.get("/compliance/<int:request_id>.json")
 @admin_required
 def compliance_report(request_id: int):
@@ -229,5 +182,3 @@ def compliance_report(request_id: int):
         report=record.report,
     )
 
-
-from app.admin import notifications as _notifications  # noqa: E402,F401

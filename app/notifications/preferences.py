@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
+from app.extensions import db
 from app.notifications.models import ContactPreference
+from app.orders.models import Order
 
 _E164 = re.compile(r"\A\+[1-9]\d{7,14}\Z")
 
@@ -140,3 +142,24 @@ def line_user_for(
         .order_by(ContactPreference.updated_at.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def subscribe_order_to_sms(shop_id: int, order: Order, phone: str | None) -> bool:
+    """The shopper asks for text updates about this order (tracking page form): consent for their number,
+    at once, and the number kept on the order if it had none. Commits. False when the number is not one."""
+    if normalise_phone(phone) is None:
+        return False
+    record_opt_in(
+        db.session,
+        shop_id,
+        "sms",
+        phone or "",
+        "tracking-page",
+        updates=True,
+        shopify_customer_id=order.shopify_customer_id,
+        email=order.email,
+    )
+    if not order.phone:
+        order.phone = normalise_phone(phone)
+    db.session.commit()
+    return True

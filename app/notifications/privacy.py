@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.notifications.models import ContactPreference, Notification
@@ -22,7 +22,22 @@ def export_customer_notifications(session: Session, shop_id: int, customer: Cust
     if customer.shopify_order_ids:
         conditions.append(Notification.shopify_order_id.in_(customer.shopify_order_ids))
     rows = session.execute(select(Notification).where(Notification.shop_id == shop_id, or_(*conditions))).scalars()
+    preferences = session.execute(
+        select(ContactPreference).where(ContactPreference.shop_id == shop_id, _preference_condition(customer))
+    ).scalars()
     return {
+        "contact_preferences": [
+            {
+                "channel": p.channel,
+                "address": p.address,
+                "updates_consent": p.updates_consent,
+                "marketing_consent": p.marketing_consent,
+                "is_opted_out": p.is_opted_out,
+                "source": p.source,
+                "updated_at": p.updated_at.isoformat() if p.updated_at else None,
+            }
+            for p in preferences
+        ],
         "notifications": [
             {
                 "trigger": n.trigger,
@@ -54,15 +69,19 @@ def erase_customer_notifications(session: Session, shop_id: int, customer: Custo
             ).rowcount
             or 0
         )
-    pref_conditions = [ContactPreference.address.in_(addresses)] if addresses else []
-    if customer.email:
-        pref_conditions.append(ContactPreference.email == customer.email.strip().lower())
-    if customer.shopify_customer_id:
-        pref_conditions.append(ContactPreference.shopify_customer_id == customer.shopify_customer_id)
-    if pref_conditions:
-        session.execute(
-            delete(ContactPreference)
-            .where(ContactPreference.shop_id == shop_id, or_(*pref_conditions))
-            .execution_options(synchronize_session=False)
-        )
+    session.execute(
+        delete(ContactPreference)
+        .where(ContactPreference.shop_id == shop_id, _preference_condition(customer))
+        .execution_options(synchronize_session=False)
+    )
     return erased
+
+
+def _preference_condition(customer: CustomerRef):
+    addresses = _addresses(customer)
+    conditions = [ContactPreference.address.in_(addresses)] if addresses else []
+    if customer.email:
+        conditions.append(ContactPreference.email == customer.email.strip().lower())
+    if customer.shopify_customer_id:
+        conditions.append(ContactPreference.shopify_customer_id == customer.shopify_customer_id)
+    return or_(*conditions) if conditions else false()

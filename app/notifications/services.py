@@ -10,11 +10,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, case, func, select, update
+from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import insert_unless_present, utcnow
 from app.extensions import db
 from app.i18n import format_day_range, t, zone
-from app.jobs import enqueue, job_id, job_is_alive, with_app_context
+from app.jobs import enqueue, enqueue_after_commit, job_id, job_is_alive, with_app_context
 from app.notifications import policy
 from app.notifications.channels import (
     OutgoingMessage,
@@ -22,11 +23,17 @@ from app.notifications.channels import (
     TransientSendError,
     get_channel,
 )
+from app.notifications.defaults import DEFAULT_CHANNELS
 from app.notifications.links import click_url, unsubscribe_url
 from app.notifications.models import ContactPreference, Notification, NotificationSettings, NotificationTemplate
-from app.notifications.preferences import get_preference, normalise_address, record_opt_out
+from app.notifications.preferences import (
+    get_preference,
+    line_user_for,
+    normalise_address,
+    normalise_phone,
+    record_opt_out,
+)
 from app.notifications.rendering import render_message
-from app.notifications.triggers import create_notification, default_notification_settings
 from app.orders.models import Customer, Fulfillment, Order
 from app.recommendations import UNREAD, recommendations_for_email
 from app.shopify.models import Shop
@@ -456,3 +463,102 @@ def preference_summary(shop_id: int, channel: str, address: str | None) -> dict[
         "updates_consent": preference.updates_consent,
         "marketing_consent": preference.marketing_consent,
     }
+
+
+# --- The outbox: one row per planned message, created once, its send queued after commit ---------------------
+
+
+def notification_settings(session: Session, shop_id: int) -> NotificationSettings:
+    found = session.execute(
+        select(NotificationSettings).where(NotificationSettings.shop_id == shop_id)
+    ).scalar_one_or_none()
+    return found if found is not None else default_notification_settings(shop_id)
+
+
+def default_notification_settings(shop_id: int) -> NotificationSettings:
+    return NotificationSettings(
+        shop_id=shop_id, quiet_hours_start=21, quiet_hours_end=8, max_per_order_per_day=4, fallback_to_email=True
+    )
+
+
+def channel_enabled(settings: NotificationSettings, trigger: str, channel: str) -> bool:
+    configured = (settings.triggers or {}).get(trigger, {})
+    return bool(configured.get(channel, DEFAULT_CHANNELS.get(trigger, {}).get(channel, False)))
+
+
+def recipient_for(session: Session, order: Order, channel: str) -> str | None:
+    if channel == "email":
+        return (order.email or "").strip().lower() or None
+    if channel == "sms":
+        return normalise_phone(order.phone)
+    if channel == "line":
+        link = line_user_for(session, order.shop_id, order.email, order.shopify_customer_id)
+        return link.address if link else None
+    return None
+
+
+def locale_for(session: Session, order: Order) -> str:
+    from app.i18n import negotiate_locale
+
+    customer_locale = None
+    if order.shopify_customer_id:
+        customer_locale = session.execute(
+            select(Customer.locale).where(
+                Customer.shop_id == order.shop_id, Customer.shopify_customer_id == order.shopify_customer_id
+            )
+        ).scalar()
+    return negotiate_locale(order.customer_locale, customer_locale)
+
+
+def create_notification(
+    session: Session,
+    *,
+    shop_id: int,
+    trigger: str,
+    channel: str,
+    dedupe_key: str,
+    order: Order,
+    shopify_fulfillment_id: int | None = None,
+    domain_event_id: int | None = None,
+    resend_of_id: int | None = None,
+    locale: str | None = None,
+    contact: tuple[str | None, ContactPreference | None] | None = None,
+) -> int | None:
+    """Insert the notification once; queue its send after commit unless policy already says no.
+
+    `locale` is the shopper's language and `contact` the recipient and their preference row on this channel,
+    when the caller already knows them (`plan_notifications` reads them once per event, not per channel)."""
+    if contact is None:
+        recipient = recipient_for(session, order, channel)
+        refusal = policy.consent_allows(session, shop_id, channel, recipient)
+    else:
+        recipient, preference = contact
+        refusal = policy.consent_refusal(preference, channel, recipient)
+    values: dict[str, Any] = {
+        "shop_id": shop_id,
+        "dedupe_key": dedupe_key[:255],
+        "trigger": trigger,
+        "channel": channel,
+        "recipient": recipient,
+        "locale": locale or locale_for(session, order),
+        "shopify_order_id": order.shopify_order_id,
+        "shopify_fulfillment_id": shopify_fulfillment_id,
+        "domain_event_id": domain_event_id,
+        "status": "suppressed" if refusal else "queued",
+        "reason": refusal,
+        "attempts": 0,
+        "resend_of_id": resend_of_id,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+    notification_id = insert_unless_present(session, Notification.__table__, values, ["shop_id", "dedupe_key"])
+    if notification_id and not refusal:
+        enqueue_after_commit(
+            session,
+            send_notification,
+            notification_id,
+            queue="notifications",
+            job_id=job_id("notify", notification_id),
+            new=True,  # the row was inserted just now, so no job for it exists
+        )
+    return notification_id

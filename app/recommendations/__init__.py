@@ -14,9 +14,10 @@ from typing import Any
 
 from babel.numbers import format_currency
 
+from app.recommendations.models import PLACEMENTS
+
 log = logging.getLogger(__name__)
 
-PLACEMENTS = ("tracking_page", "tracking_widget", "return_status", "return_exchange", "email")
 
 
 @dataclass(frozen=True)

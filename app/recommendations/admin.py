@@ -16,13 +16,12 @@ import click
 from flask import Blueprint, g, jsonify, render_template, request
 from sqlalchemy import func, select
 
+from app.admin import admin_required
 from app.db import utcnow
 from app.extensions import db
-from app.recommendations import PLACEMENTS
 from app.recommendations.attribution import placement_report
 from app.recommendations.catalog import latest_sync
-from app.recommendations.models import CatalogProduct, CatalogSync, RecommendationSettings
-from app.shopify.auth import admin_required
+from app.recommendations.models import PLACEMENTS, CatalogProduct, CatalogSync, RecommendationSettings
 
 recommendations_admin_bp = Blueprint("recommendations_admin", __name__, url_prefix="/app/recommendations")
 recommendations_cli_bp = Blueprint("recs", __name__, cli_group="recs")
@@ -68,7 +67,7 @@ def sync_progress(sync: CatalogSync | None) -> dict[str, Any] | None:
 @recommendations_admin_bp.get("/")
 @admin_required
 def recommendations_page():
-    from app.admin import _page_context
+    from app.admin import page_context
 
     shop = g.admin.shop
     settings = _settings(shop.id)
@@ -94,7 +93,7 @@ def recommendations_page():
         products_recommendable=counts[1],
         sync=sync_progress(latest_sync(db.session, shop.id)),
         report_days=REPORT_DAYS,
-        **_page_context(),
+        **page_context(),
     )
 
 

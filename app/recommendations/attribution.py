@@ -27,6 +27,7 @@ from app.extensions import db
 from app.orders.services import PayloadError, parse_timestamp
 from app.recommendations.model_build import customer_key
 from app.recommendations.models import (
+    PLACEMENTS,
     Attribution,
     CatalogProduct,
     ImpressionCount,
@@ -324,8 +325,6 @@ def _order_total(payload: dict[str, Any]) -> tuple[Decimal | None, str | None]:
 
 def placement_report(session: Session, shop_id: int, since: datetime) -> list[dict[str, Any]]:
     """Per placement: views, cards shown, clicks, click-through rate (clicks / cards), orders and revenue."""
-    from app.recommendations import PLACEMENTS
-
     flush_impressions(shop_id)
     rows: dict[str, dict[str, Any]] = {p: _empty(p) for p in PLACEMENTS}
     unknown = "unknown"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.orders.demo import deliver
 from app.recommendations.models import CatalogProduct, RecommendationSettings
 from app.shopify.models import Shop
 
@@ -89,11 +90,9 @@ def product_payloads() -> list[dict[str, Any]]:
 
 def seed_demo_catalogue(shop: Shop) -> None:
     """Idempotent: products through the webhook path once, and the demo merchant's pins."""
-    from app.demo import _deliver
-
     if db.session.execute(select(CatalogProduct.id).where(CatalogProduct.shop_id == shop.id)).first() is None:
         for payload in product_payloads():
-            _deliver("products/create", payload)
+            deliver("products/create", payload)
     if (
         db.session.execute(select(RecommendationSettings.id).where(RecommendationSettings.shop_id == shop.id)).first()
         is None

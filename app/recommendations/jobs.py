@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.jobs import enqueue, enqueue_after_commit, job_id, with_app_context
-from app.orders.services import parse_timestamp
+from app.jobs import enqueue, job_id, with_app_context
 from app.recommendations import catalog, model_build
-from app.recommendations.attribution import attribute_order
 from app.recommendations.models import CatalogSync
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(seconds=5)
 MAX_POLLS = 2000  # about three hours of polling: Shopify's largest exports finish well within it
-
-
-def on_order_upserted(session: Session, shop_id: int, payload: dict[str, Any]) -> None:
-    """Called by the order webhook handler in its transaction: credit the order to a recommendation if it
-    came through one, and queue the models' update for this order version (job id keyed on order + version,
-    so each version is counted once; the update itself is idempotent too)."""
-    attribute_order(session, shop_id, payload)
-    version = parse_timestamp(payload.get("updated_at")) or parse_timestamp(payload.get("created_at"))
-    stamp = int(version.timestamp() * 1000) if version else 0
-    order_id = int(payload["id"])
-    enqueue_after_commit(
-        session,
-        update_models_for_order,
-        shop_id,
-        order_id,
-        queue="bulk",  # background model upkeep: never ahead of webhooks or notifications
-        job_id=job_id("recs-order", shop_id, order_id, stamp),
-        unique=True,
-        rerun_settled=False,
-    )
 
 
 @with_app_context

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 
+# Where cards are shown; impressions, clicks and the report are kept per placement.
+PLACEMENTS = ("tracking_page", "tracking_widget", "return_status", "return_exchange", "email")
 
 class CatalogProduct(ShopScoped, db.Model):
     """A product as Shopify last described it (webhook or bulk sync); `updated_at` decides between versions."""

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import _page_context
+from app.admin import admin_required, page_context
 from app.extensions import db
 from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnSyncOp
 from app.returns.rules import RESOLUTIONS, PolicyError, policy_from_dict
@@ -36,7 +36,6 @@ from app.returns.services import (
 )
 from app.returns.simulator import simulate
 from app.returns.tracking import scans_for
-from app.shopify.auth import admin_required
 
 returns_admin_bp = Blueprint("returns_admin", __name__, url_prefix="/app/returns")
 
@@ -76,7 +75,7 @@ def list_returns():
         statuses=STATUSES,
         resolutions=RESOLUTIONS,
         filters=request.args,
-        **_page_context(),
+        **page_context(),
     )
 
 
@@ -100,7 +99,7 @@ def return_detail(return_id: int):
         scans=scans_for(found),
         decline_reasons=DECLINE_REASONS,
         error=request.args.get("error"),
-        **_page_context(),
+        **page_context(),
     )
 
 
@@ -223,7 +222,7 @@ def policy_page():
         simulation=simulation,
         draft_error=draft_error,
         resolutions=RESOLUTIONS,
-        **_page_context(),
+        **page_context(),
     )
 
 

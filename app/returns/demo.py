@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.orders.demo import deliver, fulfillment_payload, order_payload
 from app.orders.models import Order
 from app.returns.models import CustomerLoyalty, ReturnProductFacts, ReturnRequest
 from app.returns.services import (
@@ -39,11 +40,9 @@ PRODUCTS = [
 
 def _order_with(number: int, days_ago: float, email: str, name: str, lines: list[tuple[int, int, int]], **kw):
     """A demo order whose line items are (product, variant, quantity) of the products above."""
-    from app.demo import _order
-
     by_id = {p[0]: p for p in PRODUCTS}
     items = [(by_id[product][1], by_id[product][5], qty) for product, _, qty in lines]
-    order = _order(number, days_ago, email, name, items, **kw)
+    order = order_payload(number, days_ago, email, name, items, **kw)
     for item, (product, variant, _) in zip(order["line_items"], lines, strict=True):
         item["product_id"], item["variant_id"] = product, variant
         item["variant_title"] = next(v for v_id, v in by_id[product][4] if v_id == variant)
@@ -51,9 +50,7 @@ def _order_with(number: int, days_ago: float, email: str, name: str, lines: list
 
 
 def _delivered(order: dict[str, Any], days_ago: float) -> dict[str, Any]:
-    from app.demo import _fulfillment
-
-    fulfillment = _fulfillment(order, 1, days_ago + 2, "Kerry Express", f"SHP50{order['order_number']}0001")
+    fulfillment = fulfillment_payload(order, 1, days_ago + 2, "Kerry Express", f"SHP50{order['order_number']}0001")
     fulfillment["shipment_status"] = "delivered"
     fulfillment["updated_at"] = (utcnow() - timedelta(days=days_ago)).isoformat()
     return fulfillment
@@ -61,8 +58,6 @@ def _delivered(order: dict[str, Any], days_ago: float) -> dict[str, Any]:
 
 def seed_demo_returns(shop: Shop) -> None:
     """Idempotent: does nothing once the demo has returns."""
-    from app.demo import _deliver
-
     if db.session.execute(select(ReturnRequest.id).where(ReturnRequest.shop_id == shop.id)).first():
         return
     for product_id, title, product_type, tags, variants, price in PRODUCTS:
@@ -91,8 +86,8 @@ def seed_demo_returns(shop: Shop) -> None:
         1024: (_order_with(1024, 40, "omar@example.com", "Omar", [(SHIRT, SHIRT_L, 1)]), 36),
     }
     for order, delivered_days_ago in orders.values():
-        _deliver("orders/create", order)
-        _deliver("fulfillments/create", _delivered(order, delivered_days_ago))
+        deliver("orders/create", order)
+        deliver("fulfillments/create", _delivered(order, delivered_days_ago))
     # Ploy is a VIP in Shopify (tag "vip"): the Gold tier, 60-day window, free shipping, no waiting.
     ploy = orders[1022][0]["customer"]["id"]
     db.session.add(
@@ -152,8 +147,8 @@ def seed_demo_returns(shop: Shop) -> None:
         ],
         "exchange_line_items": [],
     }
-    _deliver("returns/request", shopify_return)
-    _deliver(
+    deliver("returns/request", shopify_return)
+    deliver(
         "returns/decline",
         dict(shopify_return, status="declined", decline={"reason": "final_sale", "note": "Final sale items"}),
     )

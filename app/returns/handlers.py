@@ -1,4 +1,4 @@
-"""Webhook handlers for `returns/*` and the returns side of `refunds/create` (app/shopify/topics.py).
+"""Webhook handlers for `returns/*` (app/topics.py) and the returns side of a refund (app/subscribers.py).
 
 A return made in the Shopify admin appears here as a request with source "shopify"; a return we created
 ourselves is recognised by its Shopify id and only has its status followed. Steps recorded from webhooks
@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.orders.handlers import on_refund_created
 from app.orders.models import Order
 from app.orders.services import PayloadError
 from app.returns.models import ReturnLine, ReturnRequest, ReturnSyncOp
@@ -193,10 +192,9 @@ def on_return_updated(shop: Shop, payload: dict[str, Any]) -> None:
         _follow(shop, payload, f"update:{status}", status)
 
 
-def on_refund_created_for_returns(shop: Shop, payload: dict[str, Any]) -> None:
-    """refunds/create: kept on the order's timeline; a refund of a return made in the Shopify admin
-    resolves our copy of that return."""
-    on_refund_created(shop, payload)
+def on_refund_created(shop: Shop, payload: dict[str, Any]) -> None:
+    """A refund stored from `refunds/create`: a refund of a return made in the Shopify admin resolves our
+    copy of that return."""
     linked = payload.get("return") or {}
     if not isinstance(linked, dict) or not str(linked.get("id") or "").isdigit():
         return

@@ -48,6 +48,28 @@ def export_customer_returns(session: Session, shop_id: int, customer: CustomerRe
             lines_by_return.setdefault(line.return_request_id, []).append(
                 {"title": line.title, "variant": line.variant_title, "quantity": line.quantity}
             )
+    notes_by_return: dict[int, list[dict[str, Any]]] = {}
+    photos_by_return: dict[int, list[dict[str, Any]]] = {}
+    if returns:
+        return_ids = [r.id for r in returns]
+        for step in session.execute(
+            select(ReturnStep).where(
+                ReturnStep.shop_id == shop_id,
+                ReturnStep.return_request_id.in_(return_ids),
+                ReturnStep.note.is_not(None),
+            )
+        ).scalars():
+            notes_by_return.setdefault(step.return_request_id, []).append(
+                {"status": step.status, "note": step.note, "at": step.occurred_at.isoformat()}
+            )
+        for photo in session.execute(
+            select(ReturnFile.return_request_id, ReturnFile.content_type, ReturnFile.size, ReturnFile.created_at).where(
+                ReturnFile.shop_id == shop_id, ReturnFile.return_request_id.in_(return_ids), ReturnFile.kind == "photo"
+            )
+        ):
+            photos_by_return.setdefault(photo.return_request_id, []).append(
+                {"content_type": photo.content_type, "bytes": photo.size, "sent_at": photo.created_at.isoformat()}
+            )
     loyalty = None
     if customer.shopify_customer_id:
         loyalty = session.execute(
@@ -65,7 +87,10 @@ def export_customer_returns(session: Session, shop_id: int, customer: CustomerRe
                 "reason": r.reason_code,
                 "comment": r.comment,
                 "requested_at": r.requested_at.isoformat() if r.requested_at else None,
+                "decline_note": r.decline_note,
                 "items": lines_by_return.get(r.id, []),
+                "notes": notes_by_return.get(r.id, []),
+                "photos": photos_by_return.get(r.id, []),
             }
             for r in returns
         ],

@@ -1,6 +1,6 @@
 """The shopper's returns portal under /proxy/returns (Shopify's app proxy), and the return status page.
 
-Every request passes the app-proxy signature check of app/storefront (the same before_request), then the
+Every request passes the app-proxy signature check of the storefront kit (`proxy_blueprint`), then the
 order is proved by its number plus email/phone (rate-limited), a signed link, or the logged-in customer.
 Pages are answered as application/liquid through the Liquid-safe Jinja environment.
 """
@@ -11,13 +11,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import format_moment, t
 from app.orders.models import Order
+from app.orders.queries import parse_order_ref
 from app.returns import messages  # noqa: F401  (registers the returns.* text)
 from app.returns.labels import adapter_for
 from app.returns.messages import explain
@@ -38,23 +39,21 @@ from app.returns.services import (
 )
 from app.returns.tracking import scans_for
 from app.storefront import (
-    _MESSAGE_KEYS,
-    WINDOW,
+    LOOKUP_MESSAGE_KEYS,
+    LOOKUP_WINDOW,
     LookupFailure,
-    _client_key,
-    _liquid_env,
-    _locale,
-    _lookup,
-    _shopper_tz,
+    client_key,
+    liquid_env,
+    lookup_order,
+    proxy_blueprint,
     ratelimit,
-    verify_app_proxy_signature,
+    shopper_locale,
+    shopper_tz,
 )
 from app.tracking.branding import tokens_for
-from app.tracking.queries import parse_order_ref
 from app.tracking.services import tracking_settings
 
-returns_storefront_bp = Blueprint("returns_storefront", __name__, url_prefix="/proxy/returns")
-returns_storefront_bp.before_request(verify_app_proxy_signature)
+returns_storefront_bp = proxy_blueprint("returns_storefront", __name__, url_prefix="/proxy/returns")
 
 _SALT = "aftercart.return-link.v1"
 STATUS_STEPS = ("requested", "approved", "awaiting_shipment", "in_transit", "received", "resolved")
@@ -85,7 +84,7 @@ def _find_order(shop_id: int) -> Order | None:
     order_ref = request.args.get("order")
     if customer_id and order_ref and not request.args.get("email") and not request.args.get("phone"):
         settings = current_app.config["SETTINGS"]
-        if not ratelimit.hit(f"{shop_id}:client:{_client_key()}", settings.lookups_per_client_per_minute, WINDOW):
+        if not ratelimit.hit(f"{shop_id}:client:{client_key()}", settings.lookups_per_client_per_minute, LOOKUP_WINDOW):
             raise LookupFailure(429, "rate_limited")
         number = parse_order_ref(order_ref)
         order = None
@@ -100,7 +99,7 @@ def _find_order(shop_id: int) -> Order | None:
         if order is None:
             raise LookupFailure(404, "not_found")
         return order
-    return _lookup(shop_id)
+    return lookup_order(shop_id)
 
 
 def _money(amount: Decimal | None, currency: str, locale: str) -> str:
@@ -196,13 +195,13 @@ def _recommendations(shop_id: int, placement: str, order: Order | None, reason: 
 
 
 def _render(template: str, status: int = 200, **context: Any) -> Response:
-    locale = _locale()
+    locale = shopper_locale()
     shop = g.shop
     settings = tracking_settings(db.session, shop.id)
     standalone = request.args.get("layout") == "standalone"
     keep = {k: v for k, v in request.args.items() if k in ("order", "email", "phone", "token", "locale", "layout")}
     body = (
-        _liquid_env()
+        liquid_env()
         .get_template(template)
         .render(
             t=lambda key, **values: t(locale, key, **values),
@@ -231,11 +230,13 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
 @returns_storefront_bp.get("/")
 def portal_page():
     """Lookup form, or the order's items with what the rules allow for each (and why not)."""
-    locale = _locale()
+    locale = shopper_locale()
     try:
         order = _find_order(g.shop.id)
     except LookupFailure as failure:
-        return _render("storefront/returns/portal.html", failure.status, error=t(locale, _MESSAGE_KEYS[failure.code]))
+        return _render(
+            "storefront/returns/portal.html", failure.status, error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
+        )
     if order is None:
         return _render("storefront/returns/portal.html")
     if request_loyalty_refresh(db.session, order):
@@ -267,11 +268,13 @@ def _requested_lines(form: Any, order_view: PortalView) -> list[RequestedLine]:
 @returns_storefront_bp.post("/")
 def submit_return():
     """The portal's form (multipart: a photo may come with it). A clear 4xx with every problem named."""
-    locale = _locale()
+    locale = shopper_locale()
     try:
         order = _find_order(g.shop.id)
     except LookupFailure as failure:
-        return _render("storefront/returns/portal.html", failure.status, error=t(locale, _MESSAGE_KEYS[failure.code]))
+        return _render(
+            "storefront/returns/portal.html", failure.status, error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
+        )
     if order is None:
         return _render("storefront/returns/portal.html", 400, error=t(locale, "track.invalid"))
     view = portal_view(db.session, order)
@@ -321,7 +324,7 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         if return_request.status == "resolved"
         else t(locale, explain_key)
     )
-    shopper_tz = _shopper_tz(g.shop.iana_timezone)
+    tz = shopper_tz(g.shop.iana_timezone)
     return _render(
         "storefront/returns/status.html",
         status_code,
@@ -330,7 +333,7 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         steps=[{"status": s, "done": s in reached, "current": s == return_request.status} for s in STATUS_STEPS],
         explanation=explanation,
         history=[
-            {"label": t(locale, f"returns.status.{s.status}"), "at": format_moment(s.occurred_at, locale, shopper_tz)}
+            {"label": t(locale, f"returns.status.{s.status}"), "at": format_moment(s.occurred_at, locale, tz)}
             for s in return_request.steps
         ],
         scans=[
@@ -338,7 +341,7 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
                 "status": scan.status,
                 "label": t(locale, f"status.{scan.status}") if scan.status else scan.raw_status,
                 "location": scan.location,
-                "at": format_moment(scan.happened_at, locale, shopper_tz),
+                "at": format_moment(scan.happened_at, locale, tz),
             }
             for scan in scans_for(return_request)
         ],
@@ -382,15 +385,15 @@ def _return_from_token() -> ReturnRequest | None:
 def status_page():
     return_request = _return_from_token()
     if return_request is None:
-        return _render("storefront/returns/portal.html", 404, error=t(_locale(), "track.not_found"))
-    return _render_status(return_request, _locale())
+        return _render("storefront/returns/portal.html", 404, error=t(shopper_locale(), "track.not_found"))
+    return _render_status(return_request, shopper_locale())
 
 
 @returns_storefront_bp.post("/status/tracking")
 def add_return_tracking():
     """The shopper sends the parcel back and gives its tracking number."""
     return_request = _return_from_token()
-    locale = _locale()
+    locale = shopper_locale()
     if return_request is None:
         return _render("storefront/returns/portal.html", 404, error=t(locale, "track.not_found"))
     try:

@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flask import Response, current_app, g, request
-from shopify_app import ShopifyApp
 
+from app.config import DEMO_SHOP_DOMAIN
 from app.extensions import db
 from app.shopify.models import Shop
+from app.shopify.sdk import request_input, shopify_app, to_flask_response
 from app.shopify.shops import get_shop, is_valid_shop_domain, shop_id_for_domain
 
 PATCH_ID_TOKEN_PATH = "/app/patch-id-token"
@@ -32,33 +33,6 @@ class AdminSession:
     id_token: str | None
     is_document: bool
     is_demo: bool = False
-
-
-def shopify_app() -> ShopifyApp:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    instance = app.extensions.get("aftercart_shopify_app")
-    if instance is None:
-        settings = app.config["SETTINGS"]
-        instance = ShopifyApp(
-            client_id=settings.shopify_api_key,
-            client_secret=settings.shopify_api_secret,
-            old_client_secret=settings.shopify_api_secret_previous,
-        )
-        app.extensions["aftercart_shopify_app"] = instance
-    return instance
-
-
-def request_input() -> dict[str, Any]:
-    return {
-        "method": request.method,
-        "headers": dict(request.headers),
-        "url": request.url,
-        "body": request.get_data(as_text=True),
-    }
-
-
-def to_flask_response(res: Any) -> Response:
-    return Response(res.body or "", status=res.status, headers=dict(res.headers or {}))
 
 
 def _unauthorized(retry: bool) -> Response:
@@ -81,8 +55,6 @@ def _demo_session() -> AdminSession | None:
         return None
     if request.headers.get("Authorization") or request.args.get("id_token"):
         return None
-    from app.demo import DEMO_SHOP_DOMAIN
-
     shop = get_shop(db.session, DEMO_SHOP_DOMAIN)
     if shop is None:
         return None

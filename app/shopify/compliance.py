@@ -1,7 +1,9 @@
 """The mandatory privacy webhooks: customers/data_request, customers/redact and shop/redact.
 
 Each runs in the webhook job (never inline in the request) and leaves a ComplianceRequest
-row the merchant can see.
+row the merchant can see. What each feature holds on a customer is exported and erased by the entries of
+the privacy registry (the wiring's app/privacy.py); this module adds the platform's own part: stored
+webhook payloads and earlier reports.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.db import ShopScoped, utcnow
 from app.extensions import db
-from app.notifications.privacy import erase_customer_notifications, export_customer_notifications
-from app.orders.privacy import CustomerRef, erase_customer_data, export_customer_data
-from app.recommendations.privacy import erase_customer_recommendation_data
-from app.returns.privacy import erase_customer_returns, export_customer_returns
+from app.orders.privacy import CustomerRef
+from app.registry import PrivacyEntry, registry
 from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
 
 # Rows shop/redact keeps: the record that the redaction happened (it holds no personal data).
@@ -38,9 +39,12 @@ def _customer_ref(payload: dict[str, Any], orders_key: str) -> CustomerRef:
 def on_customers_data_request(shop: Shop, payload: dict[str, Any]) -> None:
     """Assemble everything we hold on the customer into a report the merchant downloads."""
     customer = _customer_ref(payload, "orders_requested")
-    report = export_customer_data(db.session, shop.id, customer)
-    report.update(export_customer_notifications(db.session, shop.id, customer))
-    report.update(export_customer_returns(db.session, shop.id, customer))
+    report: dict[str, Any] = {}
+    for entry in registry().privacy:
+        for section, rows in entry.export(db.session, shop.id, customer).items():
+            if section in report:
+                raise ValueError(f"privacy export section {section!r} given by two entries")
+            report[section] = rows
     report["requested"] = {
         "shopify_customer_id": customer.shopify_customer_id,
         "email": customer.email,
@@ -64,63 +68,87 @@ def on_customers_data_request(shop: Shop, payload: dict[str, Any]) -> None:
 def on_customers_redact(shop: Shop, payload: dict[str, Any]) -> None:
     """Erase the customer's PII everywhere we keep it: order rows and stored webhook payloads."""
     customer = _customer_ref(payload, "orders_to_redact")
-    # Returns and recommendations find the customer through their orders: erase them before the orders' PII.
-    returns_erased = erase_customer_returns(db.session, shop.id, customer)
-    recommendation_rows_erased = erase_customer_recommendation_data(db.session, shop.id, customer)
-    orders_erased = erase_customer_data(db.session, shop.id, customer)
-    notifications_erased = erase_customer_notifications(db.session, shop.id, customer)
-    payloads_erased = _erase_webhook_payloads_mentioning(shop.id, customer)
-    # Earlier data-request reports about this customer hold the same PII.
-    db.session.execute(
-        update(ComplianceRequest)
-        .where(
-            ComplianceRequest.shop_id == shop.id,
-            ComplianceRequest.topic == "customers/data_request",
-            ComplianceRequest.shopify_customer_id == customer.shopify_customer_id,
-        )
-        .values(report=None)
-    )
+    # In the registry's order: features that find the customer through their orders come before the orders.
+    erased = {f"{entry.name}_redacted": entry.erase(db.session, shop.id, customer) for entry in registry().privacy}
     db.session.add(
         ComplianceRequest(
             shop_id=shop.id,
             topic="customers/redact",
             shopify_customer_id=customer.shopify_customer_id,
-            report={
-                "orders_redacted": orders_erased,
-                "notifications_redacted": notifications_erased,
-                "webhook_payloads_erased": payloads_erased,
-                "returns_redacted": returns_erased,
-                "recommendation_rows_redacted": recommendation_rows_erased,
-            },
+            report=erased,
             status="completed",
             completed_at=utcnow(),
         )
     )
 
 
-def _erase_webhook_payloads_mentioning(shop_id: int, customer: CustomerRef) -> int:
-    """Null the raw bodies of stored deliveries that concern the customer.
+def _events_concerning(session: Session, shop_id: int, customer: CustomerRef) -> list[WebhookEvent]:
+    """Stored deliveries whose raw body concerns the customer.
 
     SQL narrows the candidates by substring; the JSON is then checked structurally, because a
     bare number like an order id `1` would match almost any body as a substring.
     """
     needles = customer.identifiers()
     if not needles:
-        return 0
-    candidates = db.session.execute(
-        select(WebhookEvent.id, WebhookEvent.payload).where(
+        return []
+    candidates = session.execute(
+        select(WebhookEvent).where(
             WebhookEvent.shop_id == shop_id, or_(*[WebhookEvent.payload.contains(v) for v in needles])
         )
-    ).all()
-    doomed = [event_id for event_id, body in candidates if _payload_concerns(body, customer)]
+    ).scalars()
+    return [event for event in candidates if _payload_concerns(event.payload, customer)]
+
+
+def erase_webhook_payloads(session: Session, shop_id: int, customer: CustomerRef) -> int:
+    """Null the raw bodies of stored deliveries that concern the customer, and drop the reports of earlier
+    data requests about them (they hold the same personal data). Returns the payloads erased. No commit."""
+    doomed = [event.id for event in _events_concerning(session, shop_id, customer)]
     if doomed:
-        db.session.execute(
+        session.execute(
             update(WebhookEvent)
             .where(WebhookEvent.id.in_(doomed))
             .values(payload=None)
             .execution_options(synchronize_session=False)
         )
+    session.execute(
+        update(ComplianceRequest)
+        .where(
+            ComplianceRequest.shop_id == shop_id,
+            ComplianceRequest.topic == "customers/data_request",
+            ComplianceRequest.shopify_customer_id == customer.shopify_customer_id,
+        )
+        .values(report=None)
+    )
     return len(doomed)
+
+
+def export_webhook_payloads(session: Session, shop_id: int, customer: CustomerRef) -> dict[str, Any]:
+    """Which stored deliveries from Shopify mention the customer (their content is Shopify's own copy of
+    the order, exported by Shopify itself), and the earlier data requests about them."""
+    earlier = session.execute(
+        select(ComplianceRequest).where(
+            ComplianceRequest.shop_id == shop_id,
+            ComplianceRequest.topic == "customers/data_request",
+            ComplianceRequest.shopify_customer_id == customer.shopify_customer_id,
+        )
+    ).scalars()
+    return {
+        "webhook_deliveries": [
+            {"topic": event.topic, "received_at": event.received_at.isoformat() if event.received_at else None}
+            for event in _events_concerning(session, shop_id, customer)
+        ],
+        "earlier_data_requests": [
+            {"requested_at": r.created_at.isoformat() if r.created_at else None, "status": r.status} for r in earlier
+        ],
+    }
+
+
+WEBHOOK_PAYLOADS_PRIVACY = PrivacyEntry(
+    "webhook_payloads",
+    erase=erase_webhook_payloads,
+    export=export_webhook_payloads,
+    tables=(WebhookEvent.__tablename__, ComplianceRequest.__tablename__),
+)
 
 
 def _payload_concerns(body: str, customer: CustomerRef) -> bool:

@@ -6,6 +6,7 @@ import atexit
 import functools
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +19,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
+from app.events import collecting_domain_events, dispatch_collected_events
 from app.extensions import db
 from app.jobs import enqueue, enqueue_new, job_id, job_is_alive, with_app_context
 from app.orders.services import PayloadError
+from app.registry import registry
 from app.shopify.models import Shop, WebhookEvent
 from app.shopify.shops import shop_id_for_domain
 
@@ -52,7 +55,7 @@ class StoreResult:
         return self.event_id is None
 
 
-def store_delivery(session: Session, delivery: Delivery, known_topics: set[str]) -> StoreResult:
+def store_delivery(session: Session, delivery: Delivery, known_topics: Collection[str]) -> StoreResult:
     """Insert the delivery into the inbox (unique on shop + webhook id) and commit.
 
     A body we cannot parse, or a topic we have no handler for, is kept as `failed` with the
@@ -191,16 +194,13 @@ def process_webhook_event(event_id: int) -> str:
     upserts keyed by Shopify ids. Transient errors are re-raised so RQ retries; after
     MAX_ATTEMPTS, or on a PayloadError, the event is marked `failed` with the reason.
     """
-    from app.shopify.topics import ALL_HANDLERS
-    from app.subscribers import collecting_domain_events, dispatch_collected_events
-
     session = db.session
     found = session.execute(_LOCK_EVENT_WITH_SHOP, {"event_id": event_id}).first()
     event, shop = found if found is not None else (None, None)
     if event is None or event.status != "received":
         session.rollback()
         return "skipped"
-    handler = ALL_HANDLERS.get(event.topic)
+    handler = registry().all_handlers.get(event.topic)
     with collecting_domain_events(session) as new_events:
         try:
             if handler is None:

@@ -24,6 +24,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.shopify.http import shopify_http_client
 from app.shopify.models import Shop
+from app.shopify.sdk import shopify_app
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def ensure_offline_token(shop: Shop, id_token: str) -> None:
         db.session.commit()
         return
     with shopify_http_client() as client:
-        result = _shopify_app().exchange_using_token_exchange(
+        result = shopify_app().exchange_using_token_exchange(
             "offline",
             id_token={"exchangeable": True, "token": id_token, "claims": claims},
             expiring=True,
@@ -244,7 +245,7 @@ def _refresh_access_token(shop_id: int) -> str:
             session.commit()
             raise ReauthRequired(f"the refresh token of {shop.domain} is missing or expired")
         with shopify_http_client() as client:
-            result = _shopify_app().refresh_token_exchanged_access_token(
+            result = shopify_app().refresh_token_exchanged_access_token(
                 {
                     "shop": shop.domain.removesuffix(".myshopify.com"),
                     "refresh_token": decrypt_token(shop.refresh_token_encrypted),
@@ -293,12 +294,6 @@ def mark_needs_reauth(shop_id: int) -> bool:
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _shopify_app():
-    from app.shopify.auth import shopify_app
-
-    return shopify_app()
 
 
 def _set_lock_timeout(conn: Session | Connection) -> None:

@@ -24,10 +24,10 @@ from werkzeug.wsgi import get_input_stream
 from app.config import Settings
 from app.extensions import db
 from app.orders.services import PayloadError, parse_timestamp
+from app.registry import registry
 from app.shopify.inbox import Delivery, StorageUnavailable, enqueue_new_event, store_delivery
 from app.shopify.shops import InvalidShopDomain, normalize_shop_domain
 from app.shopify.signatures import verify_webhook_hmac
-from app.shopify.topics import ALL_HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ REQUIRED_HEADERS = (
     "X-Shopify-Webhook-Id",
     "X-Shopify-API-Version",
 )
-_KNOWN_TOPICS = set(ALL_HANDLERS)
 _PREFIX = "/webhooks"
 
 
@@ -63,7 +62,8 @@ def accept_webhook(settings: Settings, headers: Mapping[str, str], body: bytes, 
     ):
         return _error(401, "invalid webhook signature")
 
-    if path_topic and not headers.get("X-Shopify-Topic") and path_topic in _KNOWN_TOPICS:
+    known_topics = registry().all_handlers
+    if path_topic and not headers.get("X-Shopify-Topic") and path_topic in known_topics:
         topic = path_topic
     else:
         topic = headers.get("X-Shopify-Topic", "")
@@ -89,7 +89,7 @@ def accept_webhook(settings: Settings, headers: Mapping[str, str], body: bytes, 
         body=body,
     )
     try:
-        result = store_delivery(db.session, delivery, _KNOWN_TOPICS)
+        result = store_delivery(db.session, delivery, known_topics)
     except (SQLAlchemyError, StorageUnavailable):
         db.session.rollback()
         log.exception("webhook %s not stored: database unavailable", delivery.webhook_id)

@@ -1,8 +1,7 @@
-"""Read-only: find an order for a shopper, and build the tracking view (the JSON the page and widget use)."""
+"""Read-only: build the tracking view (the JSON the page and widget use)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,44 +13,6 @@ from app.i18n import format_day_range, format_moment, t
 from app.orders.models import Fulfillment, Order, TrackingEvent
 from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
 from app.tracking.services import display_state, shop_context, unshipped_quantities
-
-ORDER_REF = re.compile(r"\A#?\s*(\d{1,12})\Z")
-
-
-def parse_order_ref(raw: str | None) -> int | None:
-    """`#1001`, `1001` and ` 1001 ` all mean order number 1001."""
-    match = ORDER_REF.match((raw or "").strip())
-    return int(match.group(1)) if match else None
-
-
-def _phone_digits(value: str | None) -> str:
-    digits = re.sub(r"\D", "", value or "")
-    # Compare national numbers: +66 81 234 5678 and 081-234-5678 are the same phone.
-    return digits[-9:] if len(digits) >= 9 else digits
-
-
-def find_order_for_shopper(
-    session: Session, shop_id: int, order_ref: str | None, email: str | None, phone: str | None
-) -> Order | None:
-    """The order when number AND (email or phone) match; None otherwise, without saying which part failed."""
-    number = parse_order_ref(order_ref)
-    email = (email or "").strip().lower()
-    phone_key = _phone_digits(phone)
-    if number is None or not (email or len(phone_key) >= 8):
-        return None
-    candidates = session.execute(
-        select(Order).where(Order.shop_id == shop_id, Order.order_number == number).limit(5)
-    ).scalars()
-    for order in candidates:
-        if email and order.email and order.email.strip().lower() == email:
-            return order
-        if phone_key and len(phone_key) >= 8 and _phone_digits(order.phone) == phone_key:
-            return order
-    return None
-
-
-def find_order_by_id(session: Session, shop_id: int, order_id: int) -> Order | None:
-    return session.execute(select(Order).where(Order.id == order_id, Order.shop_id == shop_id)).scalar_one_or_none()
 
 
 def _items(line_items: list[dict[str, Any]] | None, quantities: dict[int, int] | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.jobs import job_id
 from app.notifications.defaults import DEFAULT_CHANNELS, DEFAULTS, TRIGGERS
 from app.notifications.models import Notification, NotificationSettings, NotificationTemplate
-from app.notifications.triggers import channel_enabled, notification_settings
+from app.notifications.services import channel_enabled, notification_settings
 from app.orders.models import Order
 from app.shopify.models import Shop
 from tests.browser import CHROMIUM, CHROMIUM_ARGS

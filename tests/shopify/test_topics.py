@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from app.config import API_VERSION
-from app.shopify.topics import COMPLIANCE_HANDLERS, HANDLERS
+from app.topics import COMPLIANCE_HANDLERS, HANDLERS
 
 TOML = tomllib.loads((Path(__file__).parents[2] / "shopify.app.toml").read_text())
 

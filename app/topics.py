@@ -1,18 +1,13 @@
-"""The one topic -> handler map. tests/shopify/test_topics.py keeps it equal to shopify.app.toml."""
+"""Wiring: the one webhook topic -> handler map. tests/shopify/test_topics.py keeps it equal to shopify.app.toml.
+
+What else reacts to an order or a refund is listed in app/subscribers.py, not here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from app.orders.handlers import (
-    on_fulfillment_changed,
-    on_fulfillment_event_created,
-    on_order_changed,
-)
+from app.orders.handlers import on_order_changed, on_refund_created
 from app.recommendations.handlers import on_bulk_operation_finished, on_product_changed, on_product_deleted
+from app.registry import Handler
 from app.returns.handlers import (
-    on_refund_created_for_returns,
     on_return_approved,
     on_return_canceled,
     on_return_closed,
@@ -23,9 +18,7 @@ from app.returns.handlers import (
 )
 from app.shopify.compliance import on_customers_data_request, on_customers_redact, on_shop_redact
 from app.shopify.lifecycle import on_app_scopes_update, on_app_uninstalled
-from app.shopify.models import Shop
-
-Handler = Callable[[Shop, dict[str, Any]], None]
+from app.tracking.handlers import on_fulfillment_changed, on_fulfillment_event_created
 
 HANDLERS: dict[str, Handler] = {
     "app/uninstalled": on_app_uninstalled,
@@ -36,7 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "fulfillments/create": on_fulfillment_changed,
     "fulfillments/update": on_fulfillment_changed,
     "fulfillment_events/create": on_fulfillment_event_created,
-    "refunds/create": on_refund_created_for_returns,
+    "refunds/create": on_refund_created,
     "returns/request": on_return_requested,
     "returns/approve": on_return_approved,
     "returns/decline": on_return_declined,
@@ -55,5 +48,3 @@ COMPLIANCE_HANDLERS: dict[str, Handler] = {
     "customers/redact": on_customers_redact,
     "shop/redact": on_shop_redact,
 }
-
-ALL_HANDLERS: dict[str, Handler] = {**HANDLERS, **COMPLIANCE_HANDLERS}

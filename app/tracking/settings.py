@@ -1,4 +1,4 @@
-"""Branding and tracking settings: validated, saved per shop, with a live preview in the admin."""
+"""Branding and tracking-page settings: validated, saved per shop, and the sample order of the admin's live preview."""
 
 from __future__ import annotations
 

@@ -12,21 +12,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import _page_context, _shop_order, admin_bp
+from app.admin import admin_required, page_context, shop_order
 from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.notifications.defaults import DEFAULT_CHANNELS, DEFAULTS, TRIGGERS
 from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, SAMPLE_CONTEXT, render_message
 from app.notifications.rendering import validate_template as _validate_source
-from app.notifications.triggers import channel_enabled, notification_settings
+from app.notifications.services import channel_enabled, notification_settings
 from app.orders.models import Order
-from app.shopify.auth import admin_required
+
+notifications_admin_bp = Blueprint("notifications_admin", __name__, url_prefix="/app")
 
 CHANNELS = ("email", "sms", "line")
 TEMPLATE_CHANNELS = ("email", "text")  # "text" is the short message shared by SMS and LINE
@@ -237,7 +238,7 @@ def _invalid(errors: dict[str, str]):
     return jsonify(error="invalid", fields=errors), 422
 
 
-@admin_bp.get("/notifications")
+@notifications_admin_bp.get("/notifications")
 @admin_required
 def notifications_page():
     shop = g.admin.shop
@@ -262,11 +263,11 @@ def notifications_page():
         overrides=overrides,
         max_cap=MAX_CAP,
         is_demo_env=_is_demo_env(),
-        **_page_context(),
+        **page_context(),
     )
 
 
-@admin_bp.post("/api/notifications/settings")
+@notifications_admin_bp.post("/api/notifications/settings")
 @admin_required
 def save_notification_settings_json():
     payload = _json_object()
@@ -414,7 +415,7 @@ def _preview_json(rendered) -> dict[str, Any]:
     }
 
 
-@admin_bp.get("/notifications/templates/<trigger>")
+@notifications_admin_bp.get("/notifications/templates/<trigger>")
 @admin_required
 def template_editor(trigger: str):
     key, errors = _template_key(trigger, request.args.get("channel", "email"), request.args.get("locale", "en"))
@@ -444,7 +445,7 @@ def template_editor(trigger: str):
         variables=VARIABLES,
         limits={"subject": MAX_SUBJECT, "body": MAX_BODY if key.is_email else MAX_SHORT},
         is_demo_env=_is_demo_env(),
-        **_page_context(),
+        **page_context(),
     )
 
 
@@ -469,7 +470,7 @@ def _checked_template():
     return (key, subject, body), None
 
 
-@admin_bp.post("/api/notifications/templates")
+@notifications_admin_bp.post("/api/notifications/templates")
 @admin_required
 def save_template_json():
     checked, refusal = _checked_template()
@@ -496,7 +497,7 @@ def save_template_json():
     return jsonify(status="saved", id=template_id)
 
 
-@admin_bp.post("/api/notifications/templates/preview")
+@notifications_admin_bp.post("/api/notifications/templates/preview")
 @admin_required
 def preview_template_json():
     checked, refusal = _checked_template()
@@ -506,7 +507,7 @@ def preview_template_json():
     return jsonify(_preview_json(render_preview(key, subject, body)))
 
 
-@admin_bp.post("/api/notifications/templates/reset")
+@notifications_admin_bp.post("/api/notifications/templates/reset")
 @admin_required
 def reset_template_json():
     payload, key, errors = _template_payload()
@@ -627,7 +628,7 @@ def _render_log(
         is_captured=is_captured,
         is_demo_env=_is_demo_env(),
         **extra,
-        **_page_context(),
+        **page_context(),
     )
 
 
@@ -635,7 +636,7 @@ def _log_title() -> str:
     return "Messages sent (demo: captured, not delivered)" if _is_demo_env() else "Messages sent"
 
 
-@admin_bp.get("/notifications/log")
+@notifications_admin_bp.get("/notifications/log")
 @admin_required
 def notification_log():
     shop_id = g.admin.shop.id
@@ -664,7 +665,7 @@ def notification_log():
         rows,
         has_next,
         page,
-        "admin.notification_log",
+        "notifications_admin.notification_log",
         filters,
         filters=filters,
         counts=counts,
@@ -672,10 +673,10 @@ def notification_log():
     )
 
 
-@admin_bp.get("/orders/<int:order_id>/notifications")
+@notifications_admin_bp.get("/orders/<int:order_id>/notifications")
 @admin_required
 def order_notifications(order_id: int):
-    order = _shop_order(order_id)
+    order = shop_order(order_id)
     query = _log_query(order.shop_id).where(Notification.shopify_order_id == order.shopify_order_id)
     page = _page_number()
     rows, has_next = _log_rows(query, page)
@@ -684,7 +685,7 @@ def order_notifications(order_id: int):
         rows,
         has_next,
         page,
-        "admin.order_notifications",
+        "notifications_admin.order_notifications",
         {"order_id": order.id},
         filters={},
         counts=None,
@@ -698,7 +699,7 @@ def _shop_notification(notification_id: int) -> Notification | None:
     ).scalar_one_or_none()
 
 
-@admin_bp.get("/notifications/<int:notification_id>")
+@notifications_admin_bp.get("/notifications/<int:notification_id>")
 @admin_required
 def notification_detail(notification_id: int):
     notification = _shop_notification(notification_id)
@@ -729,11 +730,11 @@ def notification_detail(notification_id: int):
         fmt_time=fmt_time,
         log_title=_log_title(),
         is_demo_env=_is_demo_env(),
-        **_page_context(),
+        **page_context(),
     )
 
 
-@admin_bp.post("/api/notifications/<int:notification_id>/resend")
+@notifications_admin_bp.post("/api/notifications/<int:notification_id>/resend")
 @admin_required
 def resend_notification_json(notification_id: int):
     from app.notifications.services import resend
@@ -758,4 +759,6 @@ def resend_notification_json(notification_id: int):
     status = db.session.execute(
         select(Notification.status).where(Notification.id == new_id, Notification.shop_id == shop_id)
     ).scalar()
-    return jsonify(id=new_id, status=status, url=url_for("admin.notification_detail", notification_id=new_id))
+    return jsonify(
+        id=new_id, status=status, url=url_for("notifications_admin.notification_detail", notification_id=new_id)
+    )

@@ -1,0 +1,48 @@
+"""Wiring: every blueprint the app serves, by audience, and the admin's navigation."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from app.admin import admin_bp
+from app.health import health_bp
+from app.notifications.admin import notifications_admin_bp
+from app.notifications.hooks import provider_hooks_bp
+from app.notifications.links import notification_links_bp
+from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
+from app.recommendations.attribution import recommendation_links_bp
+from app.registry import NavItem
+from app.returns.admin import returns_admin_bp
+from app.returns.storefront import returns_storefront_bp
+from app.tracking.admin import tracking_admin_bp
+from app.tracking.storefront import tracking_links_bp, tracking_storefront_bp
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    health_bp,
+    # merchant, in the Shopify admin (/app)
+    admin_bp,
+    tracking_admin_bp,
+    notifications_admin_bp,
+    returns_admin_bp,
+    recommendations_admin_bp,
+    # shopper, through the app proxy (/proxy)
+    tracking_storefront_bp,
+    returns_storefront_bp,
+    # anyone holding a signed link (/l)
+    tracking_links_bp,
+    notification_links_bp,
+    recommendation_links_bp,
+    # SMS and LINE providers (/hooks)
+    provider_hooks_bp,
+    # command line (`flask recs ...`)
+    recommendations_cli_bp,
+)
+
+ADMIN_NAV: tuple[NavItem, ...] = (
+    NavItem("Returns", "returns_admin.list_returns"),
+    NavItem("Return rules & loyalty tiers", "returns_admin.policy_page"),
+    NavItem("Tracking page and branding", "tracking_admin.settings_page"),
+    NavItem("Shopper notifications", "notifications_admin.notifications_page"),
+    NavItem("Messages sent", "notifications_admin.notification_log"),
+    NavItem("Recommendations", "recommendations_admin.recommendations_page"),
+)

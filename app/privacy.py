@@ -1,0 +1,47 @@
+"""Wiring: the privacy registry. Every table that holds customer data is covered by one entry's eraser and
+exporter (tests/test_architecture.py walks the schema to hold it so); app/shopify/compliance.py runs them.
+
+The order is the order of erasure: features that find a customer through their orders come before the
+orders lose the customer's email and ids.
+"""
+
+from __future__ import annotations
+
+from app.notifications.models import ContactPreference, Notification
+from app.notifications.privacy import erase_customer_notifications, export_customer_notifications
+from app.orders.models import Customer, Order
+from app.orders.privacy import erase_customer_data, export_customer_data
+from app.recommendations.models import OrderBasket, RecommendationClick
+from app.recommendations.privacy import erase_customer_recommendation_data, export_customer_recommendation_data
+from app.registry import PrivacyEntry
+from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
+from app.returns.privacy import erase_customer_returns, export_customer_returns
+from app.shopify.compliance import WEBHOOK_PAYLOADS_PRIVACY
+
+PRIVACY: tuple[PrivacyEntry, ...] = (
+    PrivacyEntry(
+        "returns",
+        erase=erase_customer_returns,
+        export=export_customer_returns,
+        tables=tuple(m.__tablename__ for m in (ReturnRequest, ReturnStep, ReturnFile, CustomerLoyalty)),
+    ),
+    PrivacyEntry(
+        "recommendations",
+        erase=erase_customer_recommendation_data,
+        export=export_customer_recommendation_data,
+        tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "orders",
+        erase=erase_customer_data,
+        export=export_customer_data,
+        tables=(Order.__tablename__, Customer.__tablename__),
+    ),
+    PrivacyEntry(
+        "notifications",
+        erase=erase_customer_notifications,
+        export=export_customer_notifications,
+        tables=(Notification.__tablename__, ContactPreference.__tablename__),
+    ),
+    WEBHOOK_PAYLOADS_PRIVACY,
+)

@@ -1,0 +1,38 @@
+"""Shopify's own `shopifyapp` package, configured from our settings, and the request/response shapes it speaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from shopify_app import ShopifyApp
+
+
+def shopify_app() -> ShopifyApp:
+    """The app's one `ShopifyApp` (verifies session tokens, proxy requests; exchanges tokens)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    instance = app.extensions.get("aftercart_shopify_app")
+    if instance is None:
+        settings = app.config["SETTINGS"]
+        instance = ShopifyApp(
+            client_id=settings.shopify_api_key,
+            client_secret=settings.shopify_api_secret,
+            old_client_secret=settings.shopify_api_secret_previous,
+        )
+        app.extensions["aftercart_shopify_app"] = instance
+    return instance
+
+
+def request_input() -> dict[str, Any]:
+    """The current Flask request as `shopifyapp` reads it."""
+    return {
+        "method": request.method,
+        "headers": dict(request.headers),
+        "url": request.url,
+        "body": request.get_data(as_text=True),
+    }
+
+
+def to_flask_response(res: Any) -> Response:
+    """A `shopifyapp` response as a Flask one."""
+    return Response(res.body or "", status=res.status, headers=dict(res.headers or {}))
