@@ -25,6 +25,7 @@ demo: install
 ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1; .ci/run starts them).
 test: install
 	$(BIN)/ruff check app tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 ## Sign a payload with the demo secret and POST it to the running demo, like Shopify does.
