@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root, in a closed network: no sandbox, and no background calls home (they would be refused).
@@ -30,3 +35,17 @@ def artifacts(name: str) -> Path:
     folder = ARTIFACTS_ROOT / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="aftercart-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 from flask import Flask
 from rq import Queue
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.db import utcnow
 from app.demo import DEMO_SHOP_DOMAIN
@@ -24,7 +22,7 @@ from app.notifications.models import Notification, NotificationSettings, Notific
 from app.notifications.services import channel_enabled, notification_settings
 from app.orders.models import Order
 from app.shopify.models import Shop
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -538,15 +536,8 @@ def test_pages_link_to_each_other(owner):
 
 @pytest.fixture()
 def served_owner(owner: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, owner, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="aftercart-admin", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(owner) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium")
