@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import BigIntPK, ShopScoped, utcnow
@@ -48,6 +48,10 @@ class Order(ShopScoped, db.Model):
     shopify_updated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Shoppers find an order by its name as their confirmation shows it, in any case (app/orders/queries.py).
+db.Index("ix_orders_shop_id_upper_name", Order.shop_id, func.upper(Order.name))
 
 
 class Fulfillment(ShopScoped, db.Model):

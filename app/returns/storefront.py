@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import format_moment, t
 from app.orders.models import Order
-from app.orders.queries import parse_order_ref
+from app.orders.queries import order_ref_condition
 from app.returns import messages  # noqa: F401  (registers the returns.* text)
 from app.returns.labels import adapter_for
 from app.returns.messages import explain
@@ -86,16 +86,18 @@ def _find_order(shop_id: int) -> Order | None:
         settings = current_app.config["SETTINGS"]
         if not ratelimit.hit(f"{shop_id}:client:{client_key()}", settings.lookups_per_client_per_minute, LOOKUP_WINDOW):
             raise LookupFailure(429, "rate_limited")
-        number = parse_order_ref(order_ref)
+        condition = order_ref_condition(order_ref)
         order = None
-        if str(customer_id).isdigit() and number is not None:
-            order = db.session.execute(
-                select(Order).where(
-                    Order.shop_id == shop_id,
-                    Order.order_number == number,
-                    Order.shopify_customer_id == int(customer_id),
+        if str(customer_id).isdigit() and condition is not None:
+            order = (
+                db.session.execute(
+                    select(Order).where(
+                        Order.shop_id == shop_id, condition, Order.shopify_customer_id == int(customer_id)
+                    )
                 )
-            ).scalar_one_or_none()
+                .scalars()
+                .first()
+            )
         if order is None:
             raise LookupFailure(404, "not_found")
         return order

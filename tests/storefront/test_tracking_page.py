@@ -223,3 +223,25 @@ def test_shopper_can_ask_for_text_updates_from_the_page(client, split_order):
     assert wrong.status_code == 404  # no order, no consent recorded for a stranger
     form = client.post("/proxy/subscribe?" + query, data={"phone": "0812345678"})
     assert form.status_code == 200 and "text you when your order moves" in form.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["EU-1237-B", "eu-1237-b", "#EU-1237-B", " EU-1237-B "])
+def test_an_order_is_found_by_the_name_its_confirmation_shows(client, ctx, post_webhook, run_jobs, typed):
+    # Shopify's order-ID prefix/suffix setting: the shopper's confirmation says EU-1237-B, not #1237.
+    post_webhook("orders/create", order_payload(T0, id=770001, name="EU-1237-B", order_number=1237))
+    run_jobs()
+    response = client.get("/proxy/api/track?" + signed_query({"order": typed, "email": "jon@example.com"}))
+    assert response.status_code == 200, response.json
+    assert response.json["order"]["name"] == "EU-1237-B"
+    portal = client.get("/proxy/returns?" + signed_query({"order": typed, "email": "jon@example.com"}))
+    assert portal.status_code == 200 and b"EU-1237-B" in portal.data
+
+
+def test_an_order_whose_name_and_number_differ_is_found_by_its_name(client, ctx, post_webhook, run_jobs):
+    post_webhook("orders/create", order_payload(T0, id=770002, name="#9999", order_number=1))
+    run_jobs()
+    response = client.get("/proxy/api/track?" + signed_query({"order": "#9999", "email": "jon@example.com"}))
+    assert response.status_code == 200 and response.json["order"]["name"] == "#9999"
+    for wrong in ("EU-1237", "9998", "#9999' OR 1=1 --"):
+        missed = client.get("/proxy/api/track?" + signed_query({"order": wrong, "email": "jon@example.com"}))
+        assert missed.status_code in (400, 404), wrong
