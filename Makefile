@@ -18,9 +18,10 @@ node_modules/.package-lock.json: package-lock.json
 
 install: $(STAMP) node_modules/.package-lock.json
 
-## Run the app with a demo store on embedded defaults (SQLite, jobs inline, no Redis needed).
+## Run the app with a demo store on embedded defaults (SQLite, jobs inline, no Redis needed). `make demo PORT=5050`.
+PORT ?= 5000
 demo: install
-	AFTERCART_ENV=demo $(BIN)/flask --app app demo
+	AFTERCART_ENV=demo $(BIN)/flask --app app demo --port $(PORT)
 
 ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1; .ci/run starts them).
 test: install
@@ -32,7 +33,7 @@ test: install
 FILE ?= tests/fixtures/shopify/orders_create.json
 TOPIC ?= orders/create
 send-webhook: install
-	AFTERCART_ENV=demo $(BIN)/flask --app app send-webhook $(FILE) --topic $(TOPIC)
+	AFTERCART_ENV=demo $(BIN)/flask --app app send-webhook $(FILE) --topic $(TOPIC) --url http://127.0.0.1:$(PORT)/webhooks
 
 ## List the demo store's orders.
 orders: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from app import create_app
@@ -154,3 +155,22 @@ def test_advancing_a_demo_order_moves_it_and_sends_its_emails(tmp_path):
         "คำสั่งซื้อ #1002 กำลังนำจ่าย",
         "คำสั่งซื้อ #1002 จัดส่งสำเร็จแล้ว",
     ]
+
+
+def test_make_demo_takes_a_port_and_send_webhook_follows_it():
+    root = Path(__file__).resolve().parents[1]
+    commands = subprocess.run(
+        ["make", "-n", "demo", "send-webhook", "PORT=5050"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "demo --port 5050" in commands
+    assert "--url http://127.0.0.1:5050/webhooks" in commands
+
+
+def test_package_metadata_uses_an_spdx_license_string():
+    # A `license = {text = ...}` table makes setuptools print a deprecation warning on every install.
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert isinstance(project["license"], str)
