@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from app.admin import admin_required, page_context, shop_order
 from app.db import dialect_insert, utcnow
 from app.extensions import db
-from app.notifications.defaults import DEFAULT_CHANNELS, DEFAULTS, TRIGGERS
+from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, SAMPLE_CONTEXT, render_message
 from app.notifications.rendering import validate_template as _validate_source
-from app.notifications.services import channel_enabled, notification_settings
+from app.notifications.services import channel_enabled, default_notification_settings, notification_settings
 from app.orders.models import Order
 
 notifications_admin_bp = Blueprint("notifications_admin", __name__, url_prefix="/app")
@@ -259,7 +259,8 @@ def notifications_page():
         trigger_labels=TRIGGER_LABELS,
         channel_labels=CHANNEL_LABELS,
         channel_status=_channel_status(),
-        default_channels=DEFAULT_CHANNELS,
+        # What "restore the defaults" sets: the default moments, on the channels whose accounts are set up.
+        default_channels=effective_triggers(default_notification_settings(shop.id)),
         overrides=overrides,
         max_cap=MAX_CAP,
         is_demo_env=_is_demo_env(),

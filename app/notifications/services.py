@@ -21,6 +21,7 @@ from app.notifications.channels import (
     OutgoingMessage,
     PermanentSendError,
     TransientSendError,
+    configured_channels,
     get_channel,
 )
 from app.notifications.defaults import DEFAULT_CHANNELS
@@ -482,8 +483,12 @@ def default_notification_settings(shop_id: int) -> NotificationSettings:
 
 
 def channel_enabled(settings: NotificationSettings, trigger: str, channel: str) -> bool:
-    configured = (settings.triggers or {}).get(trigger, {})
-    return bool(configured.get(channel, DEFAULT_CHANNELS.get(trigger, {}).get(channel, False)))
+    """The merchant's choice for this moment and channel; without one, the default, which switches a channel
+    on only when its account is set up (no LINE messages planned, then suppressed, for a shop without LINE)."""
+    chosen = (settings.triggers or {}).get(trigger, {}).get(channel)
+    if chosen is not None:
+        return bool(chosen)
+    return bool(DEFAULT_CHANNELS.get(trigger, {}).get(channel, False)) and channel in configured_channels()
 
 
 def recipient_for(session: Session, order: Order, channel: str) -> str | None:

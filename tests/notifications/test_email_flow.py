@@ -101,9 +101,27 @@ def test_each_status_change_sends_one_branded_email(mail_app, send, smtp, redis_
         ("out_for_delivery", "email", "sent"),
         ("delivered", "email", "sent"),
     }
-    # No SMS without consent, and the log says so.
-    sms = [n for n in rows if n.channel == "sms"]
-    assert sms and all(n.status == "suppressed" for n in sms)
+    # No SMS or LINE account is set up here, so neither is on by default: nothing is planned for them.
+    assert {n.channel for n in rows} == {"email"}
+
+
+def test_a_channel_is_on_by_default_only_when_its_account_is_set_up(make_app, smtp, post_webhook, redis_conn):
+    twilio = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15005550006"}
+    app = make_app(smtp_url=smtp.url, mail_from="updates@aftercart.test", extra=twilio)
+    client = app.test_client()
+
+    def send(topic, payload):
+        assert post_webhook(topic, payload, via=client).status_code == 200
+
+    send("orders/create", order_payload(T0))
+    work(app, redis_conn)
+    _ship_and_deliver(send, lambda: work(app, redis_conn))  # out for delivery: SMS and LINE both default on
+    with app.app_context():
+        rows = db.session.execute(select(Notification.channel, Notification.status, Notification.reason)).all()
+    # SMS has an account: planned, and held back for want of the shopper's consent, with the reason on record.
+    # LINE has none: not planned at all (before, every moment logged "suppressed: no LINE address").
+    assert {channel for channel, _, _ in rows} == {"email", "sms"}
+    assert [(status, reason) for channel, status, reason in rows if channel == "sms"][0][0] == "suppressed"
 
 
 def test_the_same_status_change_three_times_gives_one_message(mail_app, send, smtp, redis_conn):

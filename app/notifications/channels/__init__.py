@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from flask import current_app
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -103,6 +105,18 @@ def get_channel(name: str, settings: object) -> Channel | None:
     _load()
     cls = _REGISTRY.get(name)
     return cls.from_settings(settings) if cls else None
+
+
+def configured_channels() -> frozenset[str]:
+    """The channels whose accounts are set up in the running app's settings (read once per app)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    names = app.extensions.get("aftercart.configured_channels")
+    if names is None:
+        settings = app.config["SETTINGS"]
+        names = app.extensions["aftercart.configured_channels"] = frozenset(
+            name for name in channel_names() if get_channel(name, settings) is not None
+        )
+    return names
 
 
 def configured(extra: Mapping[str, str], *names: str) -> bool:
