@@ -108,13 +108,16 @@ def get_channel(name: str, settings: object) -> Channel | None:
 
 
 def configured_channels() -> frozenset[str]:
-    """The channels whose accounts are set up in the running app's settings (read once per app)."""
+    """The channels whose accounts are set up in the running app's settings (read once per app).
+
+    Email always counts: it is every shop's baseline channel, and a missing SMTP server is the operator's to
+    fix (the admin says "not set up"), not a reason to stop recording the messages shoppers are owed."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     names = app.extensions.get("aftercart.configured_channels")
     if names is None:
         settings = app.config["SETTINGS"]
         names = app.extensions["aftercart.configured_channels"] = frozenset(
-            name for name in channel_names() if get_channel(name, settings) is not None
+            name for name in channel_names() if name == "email" or get_channel(name, settings) is not None
         )
     return names
 
