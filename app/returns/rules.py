@@ -169,6 +169,8 @@ class Policy:
     final_sale_tags: tuple[str, ...] = ("final-sale",)
     rules: tuple[Rule, ...] = ()
     tiers: tuple[Tier, ...] = ()
+    # The shop pays the return shipping when the reason is its own fault (damaged, wrong item).
+    seller_fault_free_shipping: bool = True
 
 
 @dataclass(frozen=True)
@@ -606,10 +608,20 @@ def policy_from_dict(raw: dict[str, Any]) -> Policy:
         ),
         rules=tuple(rules),
         tiers=tuple(tiers),
+        seller_fault_free_shipping=_flag(
+            raw.get("seller_fault_free_shipping", True), "seller_fault_free_shipping", errors
+        ),
     )
     if errors:
         raise PolicyError(errors)
     return policy
+
+
+def _flag(value: Any, path: str, errors: dict[str, str]) -> bool:
+    if isinstance(value, bool):
+        return value
+    errors[path] = "true or false"
+    return True
 
 
 def quote(

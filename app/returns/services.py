@@ -44,7 +44,7 @@ from app.returns.rules import (
     policy_from_dict,
     quote,
 )
-from app.returns.tiers import default_policy, default_reasons
+from app.returns.tiers import default_policy, default_reasons, is_seller_fault
 
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
 MAX_PHOTO_BYTES = 4 * 1024 * 1024  # under the app-wide 5 MB request limit, so our message is what shoppers see
@@ -178,6 +178,11 @@ def exchange_product_options(session: Session, shop_id: int) -> list[ExchangeOpt
 
 
 # --- policy --------------------------------------------------------------------------------------------
+
+
+def seller_fault_reasons(session: Session, shop_id: int) -> set[str]:
+    """The codes of the shop's return reasons that are the shop's own fault (damaged, wrong item)."""
+    return {r["code"] for r in policy_row(session, shop_id).reasons or [] if is_seller_fault(r)}
 
 
 def policy_row(session: Session, shop_id: int) -> ReturnPolicy:
@@ -579,6 +584,7 @@ def create_return_request(
 
     policy = view.policy
     decisions = [view.decision.item(line.line_item_id) for line in chosen]
+    shop_pays_shipping = policy.seller_fault_free_shipping and is_seller_fault(reason)
     request = ReturnRequest(
         shop_id=order.shop_id,
         shopify_order_id=order.shopify_order_id,
@@ -593,7 +599,7 @@ def create_return_request(
         tier_code=view.decision.tier,
         currency=view.currency,
         is_auto_approved=all(d.auto_approve for d in decisions),
-        is_free_shipping=all(d.free_return_shipping for d in decisions),
+        is_free_shipping=shop_pays_shipping or all(d.free_return_shipping for d in decisions),
         decision={
             "tier": view.decision.tier,
             "items": {
@@ -620,7 +626,7 @@ def create_return_request(
             item.unit_price,
             line.quantity,
             resolution,
-            shipping_fee=policy.return_shipping_fee if index == 0 else Decimal("0"),
+            shipping_fee=policy.return_shipping_fee if index == 0 and not shop_pays_shipping else Decimal("0"),
         )
         for name in totals:
             totals[name] += figures[name]

@@ -36,7 +36,9 @@ from app.returns.services import (
     get_return,
     portal_view,
     request_loyalty_refresh,
+    seller_fault_reasons,
 )
+from app.returns.tiers import is_seller_fault
 from app.returns.tracking import scans_for
 from app.storefront import (
     LOOKUP_MESSAGE_KEYS,
@@ -180,6 +182,8 @@ def _portal_context(view: PortalView, locale: str) -> dict[str, Any]:
         if eligible_items
         else False,
         "shipping_fee": _money(view.policy.return_shipping_fee, view.currency, locale),
+        "seller_fault_ships_free": view.policy.seller_fault_free_shipping
+        and any(is_seller_fault(r) for r in view.reasons),
         "max_mb": MAX_PHOTO_BYTES // (1024 * 1024),
     }
 
@@ -370,9 +374,10 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         has_label=adapter.label(db.session, return_request) is not None,
         decline_note=return_request.decline_note,
         notice=notice,
-        recommendations=_recommendations(
-            return_request.shop_id, "return_status", order, return_request.reason_code, locale
-        ),
+        # Never an upsell to a shopper the shop let down (a damaged or wrong item).
+        recommendations=[]
+        if return_request.reason_code in seller_fault_reasons(db.session, return_request.shop_id)
+        else _recommendations(return_request.shop_id, "return_status", order, return_request.reason_code, locale),
     )
 
 

@@ -52,6 +52,13 @@ DEFAULT_REASONS: list[dict[str, Any]] = [
         "label": {"en": "Arrived damaged", "th": "สินค้าเสียหาย"},
         "comment": True,
         "photo": True,
+        "seller_fault": True,
+    },
+    {
+        "code": "wrong_item",
+        "label": {"en": "Wrong item sent", "th": "ได้รับสินค้าผิดรายการ"},
+        "comment": True,
+        "seller_fault": True,
     },
     {"code": "changed_mind", "label": {"en": "Changed my mind", "th": "เปลี่ยนใจ"}},
     {"code": "other", "label": {"en": "Other", "th": "อื่น ๆ"}, "comment": True},
@@ -62,6 +69,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "resolutions": ["refund", "store_credit", "exchange_variant", "exchange_product"],
     "credit_bonus_percent": "10",
     "return_shipping_fee": "60",
+    "seller_fault_free_shipping": True,
     "restocking_fee_percent": "0",
     "review": "manual",
     "keep_under_value": "150",
@@ -76,6 +84,17 @@ DEFAULT_POLICY: dict[str, Any] = {
     ],
     "tiers": DEFAULT_TIERS,
 }
+
+
+# Reasons that are the shop's fault, for policies saved before reasons carried the `seller_fault` flag.
+SELLER_FAULT_CODES = ("damaged", "wrong_item")
+
+
+def is_seller_fault(reason: dict[str, Any] | None) -> bool:
+    """Whether the shopper returns the item because of the shop (then no shipping charge, no upsell)."""
+    if not reason:
+        return False
+    return bool(reason.get("seller_fault", reason.get("code") in SELLER_FAULT_CODES))
 
 
 def default_policy() -> dict[str, Any]:

@@ -11,6 +11,8 @@ from app.demo import DEMO_SHOP_DOMAIN, demo_tracking_links
 from app.extensions import db
 from app.orders.models import Order
 from app.recommendations import recommend
+from app.returns.models import ReturnRequest
+from app.returns.storefront import make_return_token
 from tests.storefront.test_tracking_page import signed_query
 
 
@@ -61,3 +63,33 @@ def test_demo_returns_portal_page_shows_recommendations(demo):
     page = app.test_client().get("/proxy/returns?" + query, headers={"X-Forwarded-For": "10.0.1.1"})
     assert page.status_code == 200
     assert "Straw hat" in page.get_data(as_text=True) or "Silk scarf" in page.get_data(as_text=True)
+
+
+def test_no_upsell_on_the_status_page_of_a_return_the_shop_caused(demo):
+    app, shop_id = demo
+    secret = app.config["SETTINGS"].shopify_api_secret
+    client = app.test_client()
+    pages = {}
+    for n, reason in enumerate(("not_as_described", "damaged", "wrong_item")):
+        with app.app_context():
+            maya = db.session.execute(select(Order).where(Order.order_number == 1023)).scalar_one()
+            request = ReturnRequest(
+                shop_id=shop_id,
+                shopify_order_id=maya.shopify_order_id,
+                order_id=maya.id,
+                idempotency_key=f"upsell-{reason}",
+                source="portal",
+                currency="THB",
+                reason_code=reason,
+            )
+            db.session.add(request)
+            db.session.commit()
+            token = make_return_token(shop_id, request.id)
+            db.session.remove()
+        query = signed_query({"return": token}, secret=secret, shop=DEMO_SHOP_DOMAIN)
+        page = client.get("/proxy/returns/status?" + query, headers={"X-Forwarded-For": f"10.0.2.{n}"})
+        assert page.status_code == 200, reason
+        pages[reason] = page.get_data(as_text=True)
+    assert 'data-slot="recommendations"' in pages["not_as_described"]
+    assert 'data-slot="recommendations"' not in pages["damaged"]
+    assert 'data-slot="recommendations"' not in pages["wrong_item"]

@@ -241,3 +241,25 @@ def test_logged_in_customer_finds_their_order_by_number_alone(fake_app, delivere
     assert mine.status_code == 200 and f'name="qty_{LINE_TOTE}"' in mine.text
     someone_else = client.get("/proxy/returns?" + signed_query({"order": "1001", "logged_in_customer_id": "42"}))
     assert someone_else.status_code == 404 and f'name="qty_{LINE_TOTE}"' not in someone_else.text
+
+
+@pytest.mark.parametrize(
+    "reason, comment, photo, shipping_fee",
+    [
+        ("damaged", "The seam is torn", True, "0.00"),  # the shop's fault: it pays the return shipping
+        ("wrong_item", "I got a tote, not a shirt", False, "0.00"),
+        ("too_large", "", False, "60.00"),  # the shopper's choice: the policy's fee
+    ],
+)
+def test_a_return_the_shop_caused_ships_free_by_default(
+    fake_app, delivered_order, reason, comment, photo, shipping_fee
+):
+    delivered_order(days_ago=5)
+    form = {f"qty_{LINE_TOTE}": "1", "reason": reason, "resolution": "refund", "comment": comment}
+    if photo:
+        form["photo"] = FileStorage(BytesIO(PNG), "tear.png", content_type="image/png")
+    done = fake_app.test_client().post("/proxy/returns?" + _lookup(), data=form, content_type="multipart/form-data")
+    assert done.status_code == 200, done.text
+    [request] = db.session.execute(select(ReturnRequest)).scalars().all()
+    assert str(request.shipping_fee) == shipping_fee
+    assert request.is_free_shipping is (shipping_fee == "0.00")
