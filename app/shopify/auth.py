@@ -35,6 +35,9 @@ class AdminSession:
     is_demo: bool = False
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _unauthorized(retry: bool) -> Response:
     headers = {"X-Shopify-Retry-Invalid-Session-Request": "1"} if retry else {}
     return Response("Unauthorized", status=401, headers=headers)
@@ -66,8 +69,12 @@ def authenticate_admin() -> AdminSession | Response:
     demo = _demo_session()
     if demo is not None:
         return demo
-    result = shopify_app().verify_app_home_req(request_input(), PATCH_ID_TOKEN_PATH)
     is_document = not request.headers.get("Authorization")
+    if is_document and request.method not in SAFE_METHODS:
+        # A token in the query string can ride along on a cross-site form post (CSRF); a change of state needs
+        # the Authorization header, which only App Bridge's fetch in the admin's own frame can set.
+        return _unauthorized(retry=False)
+    result = shopify_app().verify_app_home_req(request_input(), PATCH_ID_TOKEN_PATH)
     if not result.ok:
         return to_flask_response(result.response)
     claims = dict(result.id_token.claims) if result.id_token else {}
