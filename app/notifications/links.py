@@ -16,8 +16,10 @@ from app.extensions import db
 from app.i18n import negotiate_locale
 from app.notifications.models import LinkClick
 from app.notifications.preferences import record_opt_out
+from app.storefront.links import deny_framing
 
 notification_links_bp = Blueprint("notification_links", __name__, url_prefix="/l")
+notification_links_bp.after_request(deny_framing)
 
 _CLICK_SALT = "aftercart.click.v1"
 _UNSUBSCRIBE_SALT = "aftercart.unsubscribe.v1"

@@ -34,10 +34,12 @@ from app.recommendations.models import (
     RecommendationClick,
     RecommendationSettings,
 )
+from app.storefront.links import deny_framing
 
 log = logging.getLogger(__name__)
 
 recommendation_links_bp = Blueprint("recommendation_links", __name__, url_prefix="/l")
+recommendation_links_bp.after_request(deny_framing)
 
 _CLICK_SALT = "aftercart.recs.click.v1"
 CLICK_PARAM = "ac_click"

@@ -1,10 +1,11 @@
-"""Signed tracking links (`?token=…`): the second factor that notifications carry."""
+"""Signed links for anyone holding one (`/l/...`): the tracking token notifications carry, and the headers every
+link page sends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Response, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 _SALT = "aftercart.track-link.v1"
@@ -33,3 +34,11 @@ def read_track_token(token: str) -> TrackTarget | None:
     if not isinstance(shop_id, int) or not isinstance(order_id, int):
         return None
     return TrackTarget(shop_id=shop_id, order_id=order_id)
+
+
+def deny_framing(response: Response) -> Response:
+    """after_request of every `/l/...` blueprint: no other site may frame a link page (a one-button unsubscribe
+    or a subscribe form inside an invisible frame is a clickjacking target)."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response

@@ -26,13 +26,14 @@ from app.storefront import (
     shopper_locale,
     shopper_tz,
 )
-from app.storefront.links import read_track_token
+from app.storefront.links import deny_framing, read_track_token
 from app.tracking.branding import tokens_for
 from app.tracking.queries import tracking_view
 from app.tracking.services import tracking_settings
 
 tracking_storefront_bp = proxy_blueprint("tracking_storefront", __name__)
 tracking_links_bp = Blueprint("tracking_links", __name__, url_prefix="/l")
+tracking_links_bp.after_request(deny_framing)
 
 
 @tracking_storefront_bp.get("/api/track")
