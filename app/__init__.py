@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for blueprint in blueprints.BLUEPRINTS:
         app.register_blueprint(blueprint)
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
 
     from app.shopify.webhooks import WebhookIntake
 
