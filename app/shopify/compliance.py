@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import ShopScoped, utcnow
@@ -91,10 +91,11 @@ def _events_concerning(session: Session, shop_id: int, customer: CustomerRef) ->
     needles = customer.identifiers()
     if not needles:
         return []
+    # Lower-cased on both sides: Shopify keeps an address as the shopper typed it (Frank.Case@Alpha.test), and a
+    # redaction may name it in another case.
+    body = func.lower(WebhookEvent.payload)
     candidates = session.execute(
-        select(WebhookEvent).where(
-            WebhookEvent.shop_id == shop_id, or_(*[WebhookEvent.payload.contains(v) for v in needles])
-        )
+        select(WebhookEvent).where(WebhookEvent.shop_id == shop_id, or_(*[body.contains(v.lower()) for v in needles]))
     ).scalars()
     return [event for event in candidates if _payload_concerns(event.payload, customer)]
 
@@ -110,15 +111,27 @@ def erase_webhook_payloads(session: Session, shop_id: int, customer: CustomerRef
             .values(payload=None)
             .execution_options(synchronize_session=False)
         )
-    session.execute(
-        update(ComplianceRequest)
-        .where(
+    # Earlier reports about them: by the customer id Shopify gave, or by any identifier the report holds (a
+    # redaction may name the customer only by email, an earlier request by id and email).
+    reports = session.execute(
+        select(ComplianceRequest.id, ComplianceRequest.shopify_customer_id, ComplianceRequest.report).where(
             ComplianceRequest.shop_id == shop_id,
             ComplianceRequest.topic == "customers/data_request",
-            ComplianceRequest.shopify_customer_id == customer.shopify_customer_id,
+            ComplianceRequest.report.is_not(None),
         )
-        .values(report=None)
-    )
+    ).all()
+    stale = [
+        request_id
+        for request_id, customer_id, report in reports
+        if customer_id == customer.shopify_customer_id or _payload_concerns(json.dumps(report), customer)
+    ]
+    if stale:
+        session.execute(
+            update(ComplianceRequest)
+            .where(ComplianceRequest.id.in_(stale))
+            .values(report=None)
+            .execution_options(synchronize_session=False)
+        )
     return len(doomed)
 
 
