@@ -10,11 +10,12 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import negotiate_locale
-from app.notifications.models import LinkClick
+from app.notifications.models import ContactPreference, LinkClick, Notification
 from app.notifications.preferences import record_opt_out
 from app.storefront.links import deny_framing
 
@@ -22,7 +23,9 @@ notification_links_bp = Blueprint("notification_links", __name__, url_prefix="/l
 notification_links_bp.after_request(deny_framing)
 
 _CLICK_SALT = "aftercart.click.v1"
-_UNSUBSCRIBE_SALT = "aftercart.unsubscribe.v1"
+_UNSUBSCRIBE_SALT = "aftercart.unsubscribe.v2"
+# Tokens of emails sent before v2 carried the address itself; they keep working while those emails are read.
+_LEGACY_UNSUBSCRIBE_SALT = "aftercart.unsubscribe.v1"
 
 
 def _serializer(salt: str) -> URLSafeSerializer:
@@ -38,8 +41,10 @@ def click_url(shop_id: int, notification_id: int | None, target: str) -> str:
     return public_url(f"/l/c/{token}")
 
 
-def unsubscribe_url(shop_id: int, channel: str, address: str, locale: str = "en") -> str:
-    token = _serializer(_UNSUBSCRIBE_SALT).dumps([shop_id, channel, address, locale])
+def unsubscribe_url(shop_id: int, notification_id: int) -> str:
+    """The message's unsubscribe link: its token names only the shop and the message (signed, no address), so
+    the link says nothing about the shopper, and once they are erased it can no longer bring their address back."""
+    token = _serializer(_UNSUBSCRIBE_SALT).dumps([shop_id, notification_id])
     return public_url(f"/l/u/{token}")
 
 
@@ -56,12 +61,41 @@ def follow_click(token: str):
     return redirect(str(target), code=302)
 
 
-def _read_unsubscribe(token: str) -> tuple[int, str, str, str]:
+def _read_unsubscribe(token: str) -> tuple[int, str, str | None, str]:
+    """(shop, channel, address or None when we no longer hold it, locale) for an unsubscribe token; 404 if forged."""
     try:
-        shop_id, channel, address, locale = _serializer(_UNSUBSCRIBE_SALT).loads(token)
+        shop_id, notification_id = _serializer(_UNSUBSCRIBE_SALT).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return _read_legacy_unsubscribe(token)
+    found = db.session.execute(
+        select(Notification.channel, Notification.recipient, Notification.locale).where(
+            Notification.id == int(notification_id), Notification.shop_id == int(shop_id)
+        )
+    ).first()
+    if found is None:
+        abort(404)
+    channel, recipient, locale = found
+    return int(shop_id), str(channel), recipient, negotiate_locale(locale)
+
+
+def _read_legacy_unsubscribe(token: str) -> tuple[int, str, str | None, str]:
+    try:
+        shop_id, channel, address, locale = _serializer(_LEGACY_UNSUBSCRIBE_SALT).loads(token)
     except (BadSignature, ValueError, TypeError):
         abort(404)
-    return int(shop_id), str(channel), str(address), negotiate_locale(str(locale))
+    shop_id, address = int(shop_id), str(address)
+    # An address we no longer hold (erased on request) is not written back by an old link.
+    held = (
+        db.session.execute(
+            select(Notification.id).where(Notification.shop_id == shop_id, Notification.recipient == address).limit(1)
+        ).first()
+        or db.session.execute(
+            select(ContactPreference.id)
+            .where(ContactPreference.shop_id == shop_id, ContactPreference.address == address)
+            .limit(1)
+        ).first()
+    )
+    return shop_id, str(channel), address if held else None, negotiate_locale(str(locale))
 
 
 @notification_links_bp.get("/u/<token>")
@@ -73,8 +107,9 @@ def unsubscribe_page(token: str):
 @notification_links_bp.post("/u/<token>")
 def unsubscribe(token: str) -> Response | str:
     shop_id, channel, address, locale = _read_unsubscribe(token)
-    record_opt_out(db.session, shop_id, channel, address, source="unsubscribe-link")
-    db.session.commit()
+    if address:
+        record_opt_out(db.session, shop_id, channel, address, source="unsubscribe-link")
+        db.session.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":
         return Response("", status=204)
     return render_template("notifications/unsubscribe.html", token=token, done=True, locale=locale, channel=channel)

@@ -314,7 +314,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         "radius": f"{tokens.radius_px}px",
         "logo_url": look.logo_url or "",
     }
-    unsubscribe = unsubscribe_url(shop.id, notification.channel, notification.recipient or "", notification.locale)
+    unsubscribe = unsubscribe_url(shop.id, notification.id)
     rendered = render_message(
         notification.trigger,
         notification.channel,
