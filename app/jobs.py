@@ -14,6 +14,7 @@ from flask import Flask, current_app, has_app_context
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 from rq.utils import import_attribute
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -199,3 +200,31 @@ def with_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
 
 APP_FACTORY = "app.create_app"
 _worker_app: dict[str, Flask] = {}
+
+
+def forget_failed_jobs_mentioning(needles: list[str]) -> int:
+    """Delete failed jobs whose recorded error mentions any of `needles` (case-insensitive), with their results.
+
+    Jobs take ids, but an error message can quote a value (a refused recipient, a provider's reply), and RQ keeps
+    failed jobs for FAILURE_TTL: a customer's erasure must not wait for that. Returns the jobs deleted; nothing
+    to do when jobs run inline."""
+    if current_app.config["SETTINGS"].jobs_inline:
+        return 0
+    wanted = [n.lower() for n in needles if n]
+    if not wanted:
+        return 0
+    forgotten = 0
+    for name in QUEUES:
+        queue = get_queue(name)
+        registry = FailedJobRegistry(queue=queue)
+        for job_id in registry.get_job_ids():
+            try:
+                job = Job.fetch(job_id, connection=queue.connection)
+            except Exception:  # gone meanwhile, or unreadable: nothing left to read either
+                continue
+            result = job.latest_result()
+            text = " ".join(str(part) for part in (result.exc_string if result else None, job.description) if part)
+            if any(needle in text.lower() for needle in wanted):
+                registry.remove(job, delete_job=True)
+                forgotten += 1
+    return forgotten

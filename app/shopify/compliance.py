@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db import ShopScoped, utcnow
 from app.extensions import db
+from app.jobs import forget_failed_jobs_mentioning
 from app.orders.privacy import CustomerRef
 from app.registry import PrivacyEntry, registry
 from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
@@ -70,6 +71,7 @@ def on_customers_redact(shop: Shop, payload: dict[str, Any]) -> None:
     customer = _customer_ref(payload, "orders_to_redact")
     # In the registry's order: features that find the customer through their orders come before the orders.
     erased = {f"{entry.name}_redacted": entry.erase(db.session, shop.id, customer) for entry in registry().privacy}
+    erased["failed_jobs_forgotten"] = forget_failed_jobs_mentioning([customer.email or "", customer.phone or ""])
     db.session.add(
         ComplianceRequest(
             shop_id=shop.id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from rq import Queue
+from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from app.extensions import db
@@ -51,3 +53,27 @@ def test_a_redaction_by_email_clears_a_report_that_named_the_customer_by_id(ctx,
         select(ComplianceRequest.report).where(ComplianceRequest.topic == "customers/data_request")
     ).scalars()
     assert all(report is None or "ann@alpha.test" not in json.dumps(report).lower() for report in reports)
+
+
+def fail_quoting(message: str) -> None:
+    """A job that fails the way a provider error can: quoting a shopper's address."""
+    raise RuntimeError(message)
+
+
+def test_a_redaction_forgets_failed_jobs_that_quote_the_customer(ctx, post_webhook, run_jobs, redis_conn):
+    queue = Queue("notifications", connection=redis_conn)
+    quoting = queue.enqueue(fail_quoting, "550 mailbox unavailable: <Frank.Case@Alpha.test>")
+    unrelated = queue.enqueue(fail_quoting, "550 mailbox unavailable: <someone@else.test>")
+    run_jobs()
+    failed = FailedJobRegistry(queue=queue)
+    assert {quoting.id, unrelated.id} <= set(failed.get_job_ids())
+    redact = dict(load_fixture("customers_redact.json"), orders_to_redact=[])
+    redact["customer"] = {"id": None, "email": "frank.case@alpha.test", "phone": None}
+    post_webhook("customers/redact", redact)
+    run_jobs()
+    assert quoting.id not in failed.get_job_ids() and not redis_conn.exists(quoting.key)
+    assert unrelated.id in failed.get_job_ids()
+    report = db.session.execute(
+        select(ComplianceRequest.report).where(ComplianceRequest.topic == "customers/redact")
+    ).scalar_one()
+    assert report["failed_jobs_forgotten"] == 1
