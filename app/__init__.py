@@ -25,8 +25,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
-    # Behind Heroku/Fly/nginx the public URL is https; Shopify signatures depend on it.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Forwarded headers are believed only through the proxies the operator says are there (TRUSTED_PROXY_HOPS):
+    # any client can send X-Forwarded-For or X-Forwarded-Host, and the lookup limits key on the client's address.
+    hops = settings.trusted_proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)

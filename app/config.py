@@ -75,9 +75,14 @@ class Settings:
     shopify_admin_origin: str | None = None
     demo_login: bool = False
     redis_socket_timeout: float = 0.5
-    # Shopper lookups (order number + email/phone): attempts per client, and failures per shop, a minute.
+    # Shopper lookups (order number + email/phone), a minute: attempts per client, failures per order number,
+    # failures per shop (held only against clients that have failed). See app/storefront/ratelimit.py.
     lookups_per_client_per_minute: int = 10
+    failed_lookups_per_order_per_minute: int = 5
     failed_lookups_per_shop_per_minute: int = 300
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (0: none; a client could
+    # write them). Behind one load balancer: 1.
+    trusted_proxy_hops: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -142,6 +147,7 @@ class Settings:
         limits = {}
         for name, key in (
             ("TRACKING_LOOKUPS_PER_CLIENT_PER_MINUTE", "lookups_per_client_per_minute"),
+            ("TRACKING_FAILED_LOOKUPS_PER_ORDER_PER_MINUTE", "failed_lookups_per_order_per_minute"),
             ("TRACKING_FAILED_LOOKUPS_PER_SHOP_PER_MINUTE", "failed_lookups_per_shop_per_minute"),
         ):
             raw = env_vars.get(name, "").strip()
@@ -150,6 +156,10 @@ class Settings:
                     limits[key] = int(raw)
                 else:
                     problems.append(f"{name} must be a positive whole number")
+
+        hops = env_vars.get("TRUSTED_PROXY_HOPS", "").strip()
+        if hops and not (hops.isdigit() and int(hops) <= 5):
+            problems.append("TRUSTED_PROXY_HOPS must be a whole number from 0 to 5")
 
         if problems:
             raise ConfigError("Invalid configuration:\n  - " + "\n  - ".join(problems))
@@ -172,6 +182,7 @@ class Settings:
             shopify_admin_origin=admin_origin.rstrip("/") if admin_origin else None,
             demo_login=demo_login,
             extra={k: v for k, v in env_vars.items() if k.startswith(("TWILIO_", "LINE_", "CARRIER_"))},
+            trusted_proxy_hops=int(hops or 0),
             **limits,
         )
 

@@ -42,13 +42,12 @@ from app.returns.tiers import is_seller_fault
 from app.returns.tracking import scans_for
 from app.storefront import (
     LOOKUP_MESSAGE_KEYS,
-    LOOKUP_WINDOW,
     LookupFailure,
     client_key,
     liquid_env,
+    lookup_limits,
     lookup_order,
     proxy_blueprint,
-    ratelimit,
     shopper_locale,
     shopper_tz,
 )
@@ -85,8 +84,7 @@ def _find_order(shop_id: int) -> Order | None:
     customer_id = g.get("logged_in_customer_id")
     order_ref = request.args.get("order")
     if customer_id and order_ref and not request.args.get("email") and not request.args.get("phone"):
-        settings = current_app.config["SETTINGS"]
-        if not ratelimit.hit(f"{shop_id}:client:{client_key()}", settings.lookups_per_client_per_minute, LOOKUP_WINDOW):
+        if not lookup_limits().admit(shop_id, client_key(), order_ref):
             raise LookupFailure(429, "rate_limited")
         condition = order_ref_condition(order_ref)
         order = None
@@ -101,6 +99,7 @@ def _find_order(shop_id: int) -> Order | None:
                 .first()
             )
         if order is None:
+            lookup_limits().record_failure(shop_id, client_key(), order_ref)
             raise LookupFailure(404, "not_found")
         return order
     return lookup_order(shop_id)

@@ -133,13 +133,15 @@ def test_signed_link_token_opens_the_order_and_cannot_be_tampered(client, split_
 
 def test_lookups_are_rate_limited_per_client(client, split_order):
     statuses = []
-    for _ in range(12):
-        query = signed_query({"order": "1001", "email": "wrong@example.com"})
-        statuses.append(client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": "203.0.113.9"}).status_code)
+    for n in range(12):  # a different order number each time: only the per-client limit applies
+        query = signed_query({"order": str(3000 + n), "email": "wrong@example.com"})
+        statuses.append(
+            client.get("/proxy/api/track?" + query, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code
+        )
     assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]
     other_client = client.get(
         "/proxy/api/track?" + signed_query({"order": "1001", "email": "jon@example.com"}),
-        headers={"X-Forwarded-For": "198.51.100.7"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
     )
     assert other_client.status_code == 200
 
@@ -184,13 +186,21 @@ def test_unsigned_requests_never_reach_the_page(client, split_order):
 def test_an_enumeration_from_many_addresses_is_stopped_per_shop(make_app, split_order):
     strict = make_app(failed_lookups_per_shop_per_minute=5)
     client = strict.test_client()
-    statuses = []
-    for n in range(7):  # each attempt from a different address: the per-client limit never triggers
-        query = signed_query({"order": str(2000 + n), "email": "guess@example.com"})
-        statuses.append(
-            client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
-        )
-    assert statuses == [404] * 5 + [429, 429]
+
+    def guess(n: int, attempt: int) -> int:
+        query = signed_query({"order": str(2000 + 10 * n + attempt), "email": "guess@example.com"})
+        return client.get("/proxy/api/track?" + query, environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code
+
+    # Five addresses fail once each: the shop's failure budget is spent.
+    assert [guess(n, 0) for n in range(5)] == [404] * 5
+    # From then on, an address that has failed gets no further guess, wherever it comes from.
+    assert [guess(n, 1) for n in range(5)] == [429] * 5
+    # A shopper whose first lookup is genuine is not locked out.
+    genuine = client.get(
+        "/proxy/api/track?" + signed_query({"order": "1001", "email": "jon@example.com"}),
+        environ_base={"REMOTE_ADDR": "198.51.100.77"},
+    )
+    assert genuine.status_code == 200
 
 
 def test_successful_lookups_never_count_against_the_shop(make_app, split_order):
@@ -198,9 +208,8 @@ def test_successful_lookups_never_count_against_the_shop(make_app, split_order):
     client = strict.test_client()
     for n in range(6):
         query = signed_query({"order": "1001", "email": "jon@example.com"})
-        assert (
-            client.get("/proxy/api/track?" + query, headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 200
-        )
+        response = client.get("/proxy/api/track?" + query, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+        assert response.status_code == 200
 
 
 def test_shopper_can_ask_for_text_updates_from_the_page(client, split_order):
