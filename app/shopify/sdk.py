@@ -24,11 +24,16 @@ def shopify_app() -> ShopifyApp:
 
 
 def request_input() -> dict[str, Any]:
-    """The current Flask request as `shopifyapp` reads it."""
+    """The current Flask request as `shopifyapp` reads it.
+
+    The URL is the app's own public one (SHOPIFY_APP_URL) with the request's path and query, never the Host
+    the client sent: shopifyapp builds redirects (the patch-ID-token page) from it."""
+    query = request.query_string.decode("latin-1")
+    base = current_app.config["SETTINGS"].shopify_app_url or request.host_url.rstrip("/")
     return {
         "method": request.method,
         "headers": dict(request.headers),
-        "url": request.url,
+        "url": base + request.path + (f"?{query}" if query else ""),
         "body": request.get_data(as_text=True),
     }
 

@@ -107,7 +107,8 @@ class Hooks:
 @pytest.fixture()
 def hooks(make_app) -> Iterator[Hooks]:
     with FakeTwilio() as twilio, FakeLine() as line:
-        app = make_app(extra={**twilio.extra(), **line.extra()})
+        # As deployed behind one load balancer (TRUSTED_PROXY_HOPS=1): providers sign the public URL.
+        app = make_app(extra={**twilio.extra(), **line.extra()}, trusted_proxy_hops=1)
         if provider_hooks_bp.name not in app.blueprints:  # until create_app registers it
             app.register_blueprint(provider_hooks_bp)
         with app.app_context():

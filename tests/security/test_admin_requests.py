@@ -56,3 +56,11 @@ def test_a_cross_site_form_is_refused_before_any_view_runs(fake_app: Flask, inst
     order_id = _order(db.session.execute(select(Shop.id).where(Shop.domain == SHOP)).scalar_one())
     response = fake_app.test_client().post(f"/app/demo/orders/{order_id}/advance?id_token={make_id_token(SHOP)}")
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("header", ["Host", "X-Forwarded-Host"])
+def test_a_forged_host_is_never_reflected_into_a_redirect(fake_app: Flask, header):
+    response = fake_app.test_client().get(f"/app?shop={SHOP}&embedded=1&host=YWRtaW4", headers={header: "evil.example"})
+    assert response.status_code in (200, 302, 401)
+    assert "evil.example" not in response.headers.get("Location", "")
+    assert b"evil.example" not in response.data
