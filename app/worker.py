@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
 import threading
 import time
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 from rq.worker import DequeueStrategy
 
 from app.cron import PERIODIC_JOBS, Periodic
@@ -17,6 +21,31 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 60
 HEARTBEAT_SLACK_S = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class ParentBoundScheduler(RQScheduler):
+    """RQ's scheduler process, made to stop when the worker that forked it dies.
+
+    RQ forks the scheduler; a worker killed with SIGKILL (OOM killer, container runtime) left it running as an
+    orphan that kept renewing `rq:scheduler-lock:*` (17+ minutes seen), so no new worker could schedule. The
+    child asks the kernel for SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG); RQ's own SIGTERM handling
+    then stops it and releases its locks. Where prctl is missing it checks its parent every second instead."""
+
+    def work(self) -> None:
+        parent = os.getppid()
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            threading.Thread(target=self._watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
+        if os.getppid() != parent:  # the worker died before the request took effect
+            return
+        super().work()
+
+    def _watch_parent(self, parent: int) -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        self.request_stop(signal.SIGTERM, None)
 
 
 class AppWorker(SimpleWorker):
@@ -32,6 +61,29 @@ class AppWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.app = app
         self._heartbeat_expires = 0.0  # monotonic time until which the last heartbeat keeps our keys alive
+
+    def _start_scheduler(self, burst: bool = False, logging_level=None, date_format=None, log_format=None) -> None:
+        """RQ 3.0's own (rq/worker/base.py), with a scheduler that stops when this worker dies."""
+        options = {"date_format": date_format, "log_format": log_format}
+        self.scheduler = ParentBoundScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            serializer=self.serializer,
+            **{k: v for k, v in options.items() if v is not None},
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):  # type: ignore[override]
         """RQ's heartbeat (extend the worker's keys' expiry), at most once a second for the same expiry.

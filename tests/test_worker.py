@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import timedelta
 
 from rq import Queue, SimpleWorker
@@ -115,3 +117,31 @@ def test_the_worker_sends_a_heartbeat_once_around_each_job_not_five_times(app, r
     worker.heartbeat()  # within the second: skipped, the TTL stays
     assert redis_conn.ttl(worker.key) > worker.worker_ttl
     worker.register_death()
+
+
+def test_the_scheduler_dies_with_a_killed_worker_and_frees_its_lock(database_url, redis_url, redis_conn, tmp_path):
+    """SIGKILL to the worker alone (as the OOM killer does): RQ's forked scheduler must not live on as an orphan
+    renewing `rq:scheduler-lock:*`, or no other worker can schedule for minutes."""
+    from tests.notifications.test_delivery_guarantees import WorkerProcess, wait_until, worker_env
+
+    worker = WorkerProcess(worker_env(database_url, redis_url), tmp_path)
+    worker.start(redis_conn, queues=("default",))
+    try:
+        lock = "rq:scheduler-lock:default"
+        wait_until(lambda: redis_conn.exists(lock), 30, "the scheduler to take its lock", worker)
+        children = [pid for pid in worker.session_pids() if pid != worker.proc.pid]
+        assert children, "RQ's scheduler runs in a process of its own"
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait(10)
+        wait_until(lambda: not [pid for pid in children if _alive(pid)], 10, "the scheduler to exit")
+        wait_until(lambda: not redis_conn.exists(lock), 10, "the scheduler lock to be released")
+    finally:
+        worker.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
