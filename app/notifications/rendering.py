@@ -7,74 +7,24 @@ to the default instead of failing to send.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import TemplateError
 from markupsafe import Markup, escape
 
 from app.notifications.defaults import DEFAULTS, TRIGGERS, UI_TEXT
+from app.notifications.sandbox import render_merchant, render_string
+
+__all__ = ["SAMPLE_CONTEXT", "Rendered", "render_message", "render_string", "validate_template"]
 
 log = logging.getLogger(__name__)
-_LOOP_TAG = re.compile(r"\{%-?\s*for\b")
 
 MAX_SUBJECT = 200
 MAX_BODY = 5000
 MAX_SHORT = 600
-
-MAX_LOOPS = 2  # `{% for %}` tags per template
-MAX_RANGE = 100
-MAX_OUTPUT = 20_000
-MAX_REPEAT = 2_000  # characters or items produced by `*`
-SAFE_STR_METHODS = frozenset(
-    {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith", "endswith", "split"}
-)
-
-
-class MessageSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, bounded: a merchant template can neither reach Python internals nor
-    make a worker spin or fill its memory (`'x' * 10**9`, huge ranges, padding format specs)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**":
-            if not all(isinstance(v, int | float) for v in (left, right)) or abs(right) > 32 or abs(left) > 10**6:
-                raise SecurityError("exponent too large")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
-
-    def wrap_str_format(self, value):
-        # Jinja hands str.format / format_map to its own formatter before any attribute check, and a
-        # width spec ('{:>1000000000}') pads to any size, so refuse them outright.
-        if callable(value) and getattr(value, "__name__", None) in ("format", "format_map"):
-            if isinstance(getattr(value, "__self__", None), str):
-                raise SecurityError("str.format is not available in message templates")
-        return None
-
-    def is_safe_attribute(self, obj, attr, value):
-        if isinstance(obj, str) and attr not in SAFE_STR_METHODS:
-            return False  # format, ljust, center, zfill ... can pad to any size
-        return super().is_safe_attribute(obj, attr, value)
-
-
-def _bounded_range(*args: int) -> range:
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise SecurityError(f"range longer than {MAX_RANGE}")
-    return values
-
-
-_sandbox = MessageSandbox(autoescape=False, undefined=StrictUndefined)
-_sandbox.globals["range"] = _bounded_range
 
 SAMPLE_CONTEXT: dict[str, Any] = {
     "first_name": "Somchai",
@@ -98,22 +48,6 @@ class Rendered:
     template_error: str | None = None
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(source: str):
-    # Parsing and compiling cost more than rendering; the same few defaults and merchant templates recur.
-    return _sandbox.from_string(source)
-
-
-def render_string(source: str, context: dict[str, Any]) -> str:
-    """Render a (merchant or default) template in the bounded sandbox; raises on any breach."""
-    if source.count("{%") and len(_LOOP_TAG.findall(source)) > MAX_LOOPS:
-        raise SecurityError(f"at most {MAX_LOOPS} loops in a template")
-    output = _compiled(source).render(**context)
-    if len(output) > MAX_OUTPUT:
-        raise SecurityError(f"rendered text longer than {MAX_OUTPUT} characters")
-    return output
-
-
 def validate_template(subject: str | None, body: str, short: str | None = None) -> dict[str, str]:
     """Problems per field (empty when fine): it must compile, render with sample data, and fit."""
     errors: dict[str, str] = {}
@@ -128,12 +62,21 @@ def validate_template(subject: str | None, body: str, short: str | None = None) 
             errors[field] = f"at most {limit} characters"
             continue
         try:
-            render_string(source, SAMPLE_CONTEXT)
+            render_merchant({field: source}, SAMPLE_CONTEXT)
         except TemplateError as exc:
             errors[field] = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # the sandbox raises SecurityError and others for forbidden access
             errors[field] = f"{type(exc).__name__}: {exc}"
     return errors
+
+
+def _plain(context: dict[str, Any]) -> dict[str, Any]:
+    """The context as plain data for the render's child process (Markup and friends become str)."""
+    return {
+        key: str(value) if isinstance(value, str) else value
+        for key, value in context.items()
+        if isinstance(value, str | int | float | bool | list | tuple | dict) or value is None
+    }
 
 
 def _paragraphs(text: str) -> Markup:
@@ -162,19 +105,25 @@ def render_message(
     template_error = None
     used_default = True
     source = default
+    parts: dict[str, str] | None = None
     if override:
         candidate = {**default, **{k: v for k, v in override.items() if v}}
+        wanted = ("short",) if channel != "email" else ("subject", "body")
         try:
-            for key in ("subject", "body", "short"):
-                render_string(candidate[key], context)
-            source, used_default = candidate, False
+            # The merchant's own text renders within a message's budget of time and memory (app/notifications/
+            # sandbox.py); only the fields this channel sends.
+            parts = render_merchant({key: candidate[key] for key in wanted}, _plain(context))
+            used_default = False
         except Exception as exc:  # any failure of a merchant template: fall back, keep the reason
             template_error = f"{type(exc).__name__}: {exc}"
             log.warning("merchant template for %s/%s/%s failed; default used: %s", trigger, channel, locale, exc)
+    if parts is None:
+        keys = ("short",) if channel != "email" else ("subject", "body")
+        parts = {key: render_string(source[key], context) for key in keys}
     if channel != "email":
-        return Rendered(None, render_string(source["short"], context).strip(), None, used_default, template_error)
-    subject = " ".join(render_string(source["subject"], context).split())[:MAX_SUBJECT]
-    body = render_string(source["body"], context).strip()
+        return Rendered(None, parts["short"].strip(), None, used_default, template_error)
+    subject = " ".join(parts["subject"].split())[:MAX_SUBJECT]
+    body = parts["body"].strip()
     ui = UI_TEXT.get(locale, UI_TEXT["en"])
     footer = ui["why"].format(shop_name=context.get("shop_name") or "")
     text_parts = [body]
