@@ -19,21 +19,22 @@ from tests.conftest import SHOP
 PATH_PREFIX = "/apps/aftercart"
 
 
-def documented_message(pairs: Iterable[tuple[str, str]]) -> str:
-    """The message Shopify signs: `key=v1,v2` strings sorted as strings, concatenated."""
+def _key_values(pairs: Iterable[tuple[str, str]]) -> list[str]:
     grouped: dict[str, list[str]] = {}
     for key, value in pairs:
         grouped.setdefault(key, []).append(value)
-    return "".join(sorted(f"{key}={','.join(values)}" for key, values in grouped.items()))
+    return [f"{key}={','.join(values)}" for key, values in grouped.items()]
+
+
+def documented_message(pairs: Iterable[tuple[str, str]]) -> str:
+    """The message Shopify signs: `key=v1,v2` strings sorted as strings, concatenated."""
+    return "".join(sorted(_key_values(pairs)))
 
 
 def by_key_message(pairs: Iterable[tuple[str, str]]) -> str:
     """The message sorted by key instead (what the `shopifyapp` package computes); it differs from the
     documented one only when a key is another key followed by a character below "=" (`order`, `order2`)."""
-    grouped: dict[str, list[str]] = {}
-    for key, value in pairs:
-        grouped.setdefault(key, []).append(value)
-    return "".join(f"{key}={','.join(values)}" for key, values in sorted(grouped.items()))
+    return "".join(sorted(_key_values(pairs), key=lambda key_value: key_value.split("=", 1)[0]))
 
 
 def proxy_query(
