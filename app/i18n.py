@@ -89,6 +89,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "track.sms_done": "Done: we'll text you when your order moves. Reply STOP to stop.",
         "track.sms_invalid": "Enter a mobile number, for example 081 234 5678.",
         "track.line": "Get updates on LINE",
+        "track.settings.not_a_list": "a list",
     },
     "th": {
         "status.ordered": "ได้รับคำสั่งซื้อแล้ว",
@@ -154,6 +155,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "track.sms_done": "เรียบร้อย เราจะส่ง SMS เมื่อพัสดุมีความเคลื่อนไหว ตอบกลับ STOP เพื่อหยุดรับ",
         "track.sms_invalid": "กรุณากรอกหมายเลขโทรศัพท์มือถือ เช่น 081 234 5678",
         "track.line": "รับการแจ้งเตือนทาง LINE",
+        "track.settings.not_a_list": "ต้องเป็นรายการ",
     },
 }
 

@@ -1,7 +1,8 @@
 """Provider callbacks under /hooks: Twilio delivery status and inbound SMS keywords, and LINE webhook events.
 
-Each provider proves itself with its own signature (Twilio: HMAC-SHA1 over URL + sorted form params;
-LINE: HMAC-SHA256 over the raw body). Handlers change a few rows, commit and answer at once; a LINE
+Each provider proves itself with its own signature (Twilio: HMAC-SHA1 over URL + sorted form params with
+the Auth Token, or a Webhooks Rule's SharedKey and algorithm, e.g. HMAC-SHA256; LINE: HMAC-SHA256 over the
+raw body). Handlers change a few rows, commit and answer at once; a LINE
 reply goes through a job after commit. Answers never depend on which shops exist.
 """
 
@@ -29,7 +30,13 @@ from app.notifications.channels.line import (
     read_line_connect_code,
     send_line_reply,
 )
-from app.notifications.channels.sms import NOTIFICATION_PARAM, OPTED_OUT_CODE, verify_twilio_signature
+from app.notifications.channels.sms import (
+    NOTIFICATION_PARAM,
+    OPTED_OUT_CODE,
+    SIGNATURE_SETTINGS_HEADER,
+    signature_algorithm,
+    verify_twilio_signature,
+)
 from app.notifications.models import ContactPreference, Notification
 from app.notifications.preferences import normalise_phone, record_opt_in, record_opt_out
 from app.shopify.models import Shop
@@ -194,11 +201,22 @@ def _signed_urls() -> list[str]:
 
 
 def _twilio_request_is_signed() -> bool:
+    extra = current_app.config["SETTINGS"].extra
+    signature_settings = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    algorithm = signature_algorithm(signature_settings)
+    if algorithm is None:
+        log.warning("Twilio request refused: unsupported signature settings %r", signature_settings)
+        return False
+    if signature_settings:
+        # A Webhooks Rule signed it with its SharedKey, never with the Auth Token (nor without the header).
+        secret = extra.get("TWILIO_WEBHOOK_SHARED_KEY_SECRET")
+        if not secret:
+            log.error("Twilio request signed by a Webhooks Rule refused: TWILIO_WEBHOOK_SHARED_KEY_SECRET is not set")
+            return False
+    else:
+        secret = extra.get("TWILIO_AUTH_TOKEN")
     return verify_twilio_signature(
-        current_app.config["SETTINGS"].extra.get("TWILIO_AUTH_TOKEN"),
-        _signed_urls(),
-        request.form.items(multi=True),
-        request.headers.get("X-Twilio-Signature"),
+        secret, _signed_urls(), request.form.items(multi=True), request.headers.get("X-Twilio-Signature"), algorithm
     )
 
 

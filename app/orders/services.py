@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
@@ -228,25 +229,25 @@ def upsert_tracking_event(session: Session, shop_id: int, payload: dict[str, Any
 
 
 def upsert_refund(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
-    """Store a refunds/create payload once (refunds are immutable). Key: (shop_id, shopify_refund_id)."""
+    """Store a refunds/create payload once (refunds are immutable). Key: (shop_id, shopify_refund_id).
+
+    Raises PayloadError when the payload cannot be used.
+    """
     if not isinstance(payload, dict):
         raise PayloadError("refund payload is not an object")
-    amount = Decimal("0")
-    currency = None
-    for transaction in payload.get("transactions") or []:
-        if transaction.get("kind") == "refund" and transaction.get("status") in (None, "success"):
-            try:
-                amount += Decimal(str(transaction.get("amount") or "0"))
-            except InvalidOperation as exc:
-                raise PayloadError(f"bad refund amount {transaction.get('amount')!r}") from exc
-            currency = currency or transaction.get("currency")
+    order_id = _required_id(payload, "order_id")
+    amount, currency = _refund_money(payload)
+    if currency is None:
+        currency = session.execute(
+            select(Order.currency).where(Order.shop_id == shop_id, Order.shopify_order_id == order_id)
+        ).scalar_one_or_none()
     refund_return = payload.get("return") or {}
     stmt = (
         dialect_insert(session, Refund.__table__)
         .values(
             shop_id=shop_id,
             shopify_refund_id=_required_id(payload, "id"),
-            shopify_order_id=_required_id(payload, "order_id"),
+            shopify_order_id=order_id,
             amount=amount,
             currency=currency,
             note=payload.get("note"),
@@ -261,6 +262,47 @@ def upsert_refund(session: Session, shop_id: int, payload: dict[str, Any]) -> bo
         .on_conflict_do_nothing(index_elements=["shop_id", "shopify_refund_id"])
     )
     return wrote_row(session, stmt, stmt.table)
+
+
+def _refund_money(payload: dict[str, Any]) -> tuple[Decimal, str | None]:
+    """The refund's successful refund transactions added up, and their currency when the payload names it.
+
+    A transaction with `amount_set` counts in shop money, like the order's total. Without it, its `amount` is in
+    the transaction's currency, which is the order's presentment currency; Shopify may send that `currency` as
+    null (its own sample does), so the refund's other money sets (line items, shipping, adjustments, duties) name
+    it, presentment side first. None when nothing does: the caller falls back to the order's currency.
+    """
+    amount = Decimal("0")
+    currency = None
+    for transaction in payload.get("transactions") or []:
+        if not isinstance(transaction, dict):
+            continue
+        if transaction.get("kind") == "refund" and transaction.get("status") in (None, "success"):
+            value, value_currency = _money(transaction, "amount_set", "amount")
+            amount += value or Decimal("0")
+            currency = currency or value_currency
+    if currency:
+        return amount, currency
+    parts = [
+        item
+        for key in ("transactions", "refund_line_items", "refund_shipping_lines", "order_adjustments", "duties")
+        for item in payload.get(key) or []
+        if isinstance(item, dict)
+    ]
+    return amount, _money_set_currency([*parts, payload])
+
+
+def _money_set_currency(objects: list[dict[str, Any]]) -> str | None:
+    """The first `currency_code` in the objects' `*_set` money bags (presentment, then shop money)."""
+    for side in ("presentment_money", "shop_money"):
+        for obj in objects:
+            for key, bag in obj.items():
+                if key.endswith("_set") and isinstance(bag, dict) and isinstance(bag.get(side), dict):
+                    code = bag[side].get("currency_code")
+                    # XXX is ISO 4217's "no currency", as in Shopify's sample `total_unsettled_set`.
+                    if isinstance(code, str) and len(code) == 3 and code != "XXX":
+                        return code
+    return None
 
 
 def upsert_fulfillment(session: Session, shop_id: int, payload: dict[str, Any], order_id: int | None = None) -> bool:

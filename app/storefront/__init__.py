@@ -1,15 +1,16 @@
 """The shopper's audience kit: what every feature's pages under /proxy (Shopify's app proxy) share.
 
-Every /proxy request is verified with the app-proxy signature (Shopify's `shopifyapp` package:
-sorted params, hex HMAC, 90 s window) before `shop` or `logged_in_customer_id` is trusted
-(`proxy_blueprint` gives a feature a blueprint that does so); then the shopper proves the order with its
-number plus email or phone, or a signed link token (`lookup_order`, rate-limited). Also the shopper's
-locale and time zone, and the Liquid-safe Jinja environment. It knows no feature: each feature's pages live
-in its own `storefront.py`, on this kit.
+Every /proxy request is verified with the app-proxy signature (hex HMAC, 90 s window; Shopify's
+`shopifyapp` package, else the form Shopify documents, which that package computes differently for some
+queries) before `shop` or `logged_in_customer_id` is trusted (`proxy_blueprint` gives a feature a blueprint
+that does so); then the shopper proves the order with its number plus email or phone, or a signed link
+token (`lookup_order`, rate-limited). Also the shopper's locale and time zone, and the Liquid-safe Jinja
+environment. It knows no feature: each feature's pages live in its own `storefront.py`, on this kit.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from app.orders.models import Order
 from app.orders.queries import find_order_by_id, find_order_for_shopper
 from app.shopify.sdk import request_input, shopify_app
 from app.shopify.shops import InvalidShopDomain, get_shop, normalize_shop_domain
+from app.shopify.signatures import verify_app_proxy_query
 from app.storefront.links import read_track_token
 from app.storefront.ratelimit import lookup_limits
 
@@ -58,7 +60,11 @@ def verify_app_proxy_signature() -> Response | None:
     if any(len(raw.get(name, [])) > 1 for name in _SINGLE_VALUE_PARAMS):
         return _proxy_error(401, "unauthorized")
     result = shopify_app().verify_app_proxy_req(request_input())
-    if not result.ok:
+    if result.ok:
+        customer_id = result.logged_in_customer_id
+    elif _signed_as_documented():
+        customer_id = request.args.get("logged_in_customer_id")
+    else:
         return _proxy_error(401, "unauthorized")
     try:
         domain = normalize_shop_domain(request.args.get("shop"))
@@ -68,8 +74,20 @@ def verify_app_proxy_signature() -> Response | None:
     if shop is None or shop.redacted_at is not None:
         return _proxy_error(404, "not_found")
     g.shop = shop
-    g.logged_in_customer_id = result.logged_in_customer_id or None
+    g.logged_in_customer_id = customer_id or None
     return None
+
+
+def _signed_as_documented() -> bool:
+    # `shopifyapp` sorts the parameters by key, Shopify's documentation sorts the `key=value` strings: they
+    # differ when a key is another key followed by a character below "=" (`order`, `order2`), and Shopify
+    # signs the documented way. Either form needs our secret, so accepting both is safe.
+    settings = current_app.config["SETTINGS"]
+    return verify_app_proxy_query(
+        request.query_string.decode("utf-8", "replace"),
+        (settings.shopify_api_secret, settings.shopify_api_secret_previous),
+        now=time.time(),
+    )
 
 
 def _proxy_error(status: int, code: str) -> Response:

@@ -58,36 +58,39 @@ def tokens_for(settings: Any) -> DesignTokens:
 
 
 def validate_branding(form: dict[str, Any]) -> dict[str, Any]:
-    """Check a submitted branding form; return clean values or raise BrandingError naming each field."""
+    """Check the branding fields a form carries; return their clean values (a field it does not carry is left
+    out, so saving it changes nothing) or raise BrandingError naming each bad field."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for field in ("accent_color", "text_color", "background_color"):
-        value = str(form.get(field, "")).strip()
+        if field not in form:
+            continue
+        value = str(form[field] or "").strip()
         if not HEX_COLOR.match(value):
             errors[field] = "use a colour like #1a2b3c"
         else:
             clean[field] = value.lower()
-    font = str(form.get("font", "system")).strip()
-    if font not in FONTS:
-        errors["font"] = "choose one of: " + ", ".join(FONTS)
-    else:
-        clean["font"] = font
-    try:
-        radius = int(str(form.get("radius_px", "8")).strip())
-        if not 0 <= radius <= MAX_RADIUS:
-            raise ValueError
-        clean["radius_px"] = radius
-    except ValueError:
-        errors["radius_px"] = f"a whole number from 0 to {MAX_RADIUS}"
-    logo = str(form.get("logo_url", "") or "").strip()
-    if logo:
+    if "font" in form:
+        font = str(form["font"] or "system").strip()
+        if font not in FONTS:
+            errors["font"] = "choose one of: " + ", ".join(FONTS)
+        else:
+            clean["font"] = font
+    if "radius_px" in form:
+        try:
+            radius = int(str(form["radius_px"] if form["radius_px"] is not None else "8").strip())
+            if not 0 <= radius <= MAX_RADIUS:
+                raise ValueError
+            clean["radius_px"] = radius
+        except ValueError:
+            errors["radius_px"] = f"a whole number from 0 to {MAX_RADIUS}"
+    if "logo_url" in form:
+        logo = str(form["logo_url"] or "").strip()
         parsed = urlparse(logo)
-        if parsed.scheme != "https" or not parsed.netloc or len(logo) > 1000:
+        if logo and (parsed.scheme != "https" or not parsed.netloc or len(logo) > 1000):
             errors["logo_url"] = "an https:// image address"
         else:
-            clean["logo_url"] = logo
-    else:
-        clean["logo_url"] = None
+            clean["logo_url"] = logo or None
     if errors:
         raise BrandingError(errors)
     return clean

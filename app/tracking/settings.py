@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.i18n import DEFAULT_LOCALE, LOCALES, format_day_range, t
 from app.tracking.branding import BrandingError, validate_branding
 from app.tracking.models import TrackingSettings
 from app.tracking.services import tracking_settings
@@ -22,32 +23,50 @@ def _clean_text(value: Any, limit: int = MAX_TEXT) -> str | None:
 
 
 def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
-    """Validate the whole settings form; raise BrandingError naming every bad field."""
+    """Validate the settings a form carries; raise BrandingError naming every bad field.
+
+    Returns column -> clean value for the fields present only: a field the request does not carry is
+    not in the result, so saving leaves it as it was (the admin's form does not show every setting).
+    A field sent empty clears it. `custom_message` holds only the languages sent; `save_settings` merges it.
+    """
     errors: dict[str, str] = {}
     try:
         clean = validate_branding(form)
     except BrandingError as exc:
         errors.update(exc.errors)
         clean = {}
-    clean["custom_message"] = {
-        locale: text for locale in ("en", "th") if (text := _clean_text(form.get(f"custom_message_{locale}")))
-    } or None
-    faq = []
-    for item in form.get("faq") or []:
-        question, answer = _clean_text(item.get("q"), 300), _clean_text(item.get("a"))
-        if question and answer:
-            faq.append({"q": question, "a": answer, "locale": "th" if item.get("locale") == "th" else "en"})
-    clean["faq"] = faq[:20] or None
-    email = _clean_text(form.get("contact_email"), 320)
-    if email and not _EMAIL.match(email):
-        errors["contact_email"] = "an email address"
-    clean["contact_email"] = email
-    url = _clean_text(form.get("contact_url"))
-    if url and not url.startswith("https://"):
-        errors["contact_url"] = "an https:// address"
-    clean["contact_url"] = url
+    messages = {
+        locale: _clean_text(form[f"custom_message_{locale}"])
+        for locale in LOCALES
+        if f"custom_message_{locale}" in form
+    }
+    if messages:
+        clean["custom_message"] = messages
+    if "faq" in form:
+        items = form["faq"] if form["faq"] is not None else []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            errors["faq"] = t(DEFAULT_LOCALE, "track.settings.not_a_list")
+        else:
+            faq = []
+            for item in items:
+                question, answer = _clean_text(item.get("q"), 300), _clean_text(item.get("a"))
+                if question and answer:
+                    faq.append({"q": question, "a": answer, "locale": "th" if item.get("locale") == "th" else "en"})
+            clean["faq"] = faq[:20] or None
+    if "contact_email" in form:
+        email = _clean_text(form["contact_email"], 320)
+        if email and not _EMAIL.match(email):
+            errors["contact_email"] = "an email address"
+        clean["contact_email"] = email
+    if "contact_url" in form:
+        url = _clean_text(form["contact_url"])
+        if url and not url.startswith("https://"):
+            errors["contact_url"] = "an https:// address"
+        clean["contact_url"] = url
     for field, low, high in (("handling_days", 0, 30), ("stall_after_days", 1, 30)):
-        raw = str(form.get(field, "") or "").strip()
+        if field not in form:
+            continue
+        raw = str(form[field] if form[field] is not None else "").strip()
         if not raw:
             clean[field] = 2 if field == "handling_days" else None
             continue
@@ -58,30 +77,39 @@ def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
             clean[field] = value
         except ValueError:
             errors[field] = f"a whole number from {low} to {high}"
-    weekend = form.get("weekend_days")
-    if weekend is not None:
+    if "weekend_days" in form:
+        weekend = form["weekend_days"]
         try:
-            days = sorted({int(d) for d in weekend})
-            if any(d < 1 or d > 7 for d in days) or len(days) > 3:
+            days = sorted({int(d) for d in weekend}) if weekend is not None else None
+            if days is not None and (any(d < 1 or d > 7 for d in days) or len(days) > 3):
                 raise ValueError
             clean["weekend_days"] = days
         except (TypeError, ValueError):
             errors["weekend_days"] = "ISO weekdays 1-7, at most three"
-    holidays = []
-    for raw in form.get("holidays") or []:
-        try:
-            holidays.append(date.fromisoformat(str(raw)).isoformat())
-        except ValueError:
-            errors["holidays"] = f"not a date: {raw!r}"
-    clean["holidays"] = holidays or None
+    if "holidays" in form:
+        raws = form["holidays"] if form["holidays"] is not None else []
+        holidays = []
+        if not isinstance(raws, list):
+            errors["holidays"] = t(DEFAULT_LOCALE, "track.settings.not_a_list")
+            raws = []
+        for raw in raws:
+            try:
+                holidays.append(date.fromisoformat(str(raw)).isoformat())
+            except ValueError:
+                errors["holidays"] = f"not a date: {raw!r}"
+        clean["holidays"] = holidays or None
     if errors:
         raise BrandingError(errors)
     return clean
 
 
 def save_settings(session: Session, shop_id: int, form: dict[str, Any]) -> TrackingSettings:
+    """Save the settings the form carries, and only those (see `validate_settings`). Raises BrandingError."""
     clean = validate_settings(form)
     settings = tracking_settings(session, shop_id)
+    if "custom_message" in clean:
+        merged = {**(settings.custom_message or {}), **clean.pop("custom_message")}
+        settings.custom_message = {locale: text for locale, text in merged.items() if text} or None
     for key, value in clean.items():
         setattr(settings, key, value)
     if settings.id is None:
@@ -92,8 +120,6 @@ def save_settings(session: Session, shop_id: int, form: dict[str, Any]) -> Track
 
 def sample_view(locale: str) -> dict[str, Any]:
     """A made-up order for the preview, in the same shape as the real tracking view."""
-    from app.i18n import format_day_range, t
-
     today = date.today()
     return {
         "order": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -75,3 +77,71 @@ def test_invalid_settings_name_every_bad_field_and_change_nothing(owner):
     assert client.post("/app/api/settings", data="not json", content_type="application/json").status_code == 400
     with owner.app_context():
         assert db.session.execute(select(TrackingSettings)).first() is None
+
+
+def form_field_names(page: bytes) -> set[str]:
+    """The names the settings page's form posts (its inputs, selects and textareas)."""
+    form = page.decode().split('<form id="settings"', 1)[1].split("</form>", 1)[0]
+    return set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', form))
+
+
+def test_saving_the_form_keeps_the_settings_it_does_not_show(owner):
+    client = owner.test_client()
+    kept = {
+        "faq": [{"q": "When will it ship?", "a": "Within two business days.", "locale": "en"}],
+        "contact_url": "https://help.example.com/contact",
+        "holidays": ["2026-12-05", "2026-12-10"],
+        "weekend_days": [7],
+    }
+    assert client.post("/app/api/settings", json={**VALID, **kept}).status_code == 200
+    shown = form_field_names(client.get("/app/settings").data)
+    assert shown and not shown & set(kept)  # the form does not post these fields
+    form = {name: VALID.get(name, "") for name in shown} | {"accent_color": "#123456", "handling_days": "3"}
+    saved = client.post("/app/api/settings", json=form)
+    assert saved.status_code == 200, saved.json
+    with owner.app_context():
+        settings = db.session.execute(select(TrackingSettings)).scalar_one()
+        assert {key: getattr(settings, key) for key in kept} == kept
+        assert (settings.accent_color, settings.handling_days) == ("#123456", 3)
+
+
+def test_a_save_changes_only_the_fields_it_carries(owner):
+    client = owner.test_client()
+    assert client.post("/app/api/settings", json=VALID).status_code == 200
+    for change in (
+        {"contact_url": "https://help.example.com"},
+        {"custom_message_th": "ขอบคุณค่ะ"},
+        {"holidays": ["2026-12-31"]},
+        {"radius_px": "4"},
+    ):
+        assert client.post("/app/api/settings", json=change).status_code == 200, change
+    with owner.app_context():
+        settings = db.session.execute(select(TrackingSettings)).scalar_one()
+        assert settings.custom_message == {"en": "Thanks for shopping with us!", "th": "ขอบคุณค่ะ"}
+        assert (settings.contact_url, settings.holidays, settings.radius_px) == (
+            "https://help.example.com",
+            ["2026-12-31"],
+            4,
+        )
+        assert (settings.accent_color, settings.font, settings.logo_url) == (
+            "#ff5500",
+            "thai",
+            "https://cdn.example.com/logo.png",
+        )
+        assert (settings.contact_email, settings.handling_days) == ("help@example.com", 1)
+    # A field sent empty is cleared: that is a change the request carries.
+    cleared = {"contact_url": "", "holidays": [], "custom_message_en": "", "stall_after_days": ""}
+    assert client.post("/app/api/settings", json=cleared).status_code == 200
+    with owner.app_context():
+        settings = db.session.execute(select(TrackingSettings)).scalar_one()
+        assert (settings.contact_url, settings.holidays, settings.custom_message) == (None, None, {"th": "ขอบคุณค่ะ"})
+
+
+def test_a_bad_field_in_a_partial_save_changes_nothing(owner):
+    client = owner.test_client()
+    assert client.post("/app/api/settings", json=VALID).status_code == 200
+    bad = {"contact_url": "https://help.example.com", "holidays": "2026-12-31", "faq": "nope"}
+    response = client.post("/app/api/settings", json=bad)
+    assert response.status_code == 422 and set(response.json["fields"]) == {"holidays", "faq"}
+    with owner.app_context():
+        assert db.session.execute(select(TrackingSettings)).scalar_one().contact_url is None

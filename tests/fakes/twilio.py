@@ -39,14 +39,23 @@ ERRORS: dict[int, tuple[int, str]] = {
 _BY_STATUS = {429: 20429, 500: 20500, 503: 20500}
 
 
-def twilio_sign(auth_token: str, url: str, params: Iterable[tuple[str, str]] | dict[str, str]) -> str:
-    """X-Twilio-Signature as Twilio computes it: URL, then each key+value sorted by key (then value)."""
+# A Webhooks Rule signs with its SharedKey and the algorithm it names, and says so in this header
+# (https://www.twilio.com/docs/usage/webhooks/webhook-rules): `key=<SharedKey sid>,algorithm=HMAC_SHA256`.
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+_HASHES = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
+
+
+def twilio_sign(
+    secret: str, url: str, params: Iterable[tuple[str, str]] | dict[str, str], algorithm: str = "HMAC_SHA1"
+) -> str:
+    """X-Twilio-Signature as Twilio computes it: URL, then each key+value sorted by key (then value),
+    base64 HMAC with the Auth Token (HMAC_SHA1), or a Webhooks Rule's SharedKey and algorithm."""
     pairs = list(params.items()) if isinstance(params, dict) else list(params)
     payload = url
     for key in sorted({k for k, _ in pairs}):
         for value in sorted({v for k, v in pairs if k == key}):
             payload += key + value
-    return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(secret.encode(), payload.encode(), _HASHES[algorithm]).digest()).decode()
 
 
 def _sid(prefix: str) -> str:
@@ -64,6 +73,8 @@ class _Server(ThreadingHTTPServer):
 class FakeTwilio(LoopbackServer):
     ACCOUNT_SID = "AC" + "0" * 31 + "1"
     AUTH_TOKEN = "twilio-auth-token"
+    SHARED_KEY_SID = "webhooks_sharedkey_" + "0" * 24
+    SHARED_KEY_SECRET = "twilio-shared-key-secret"
     FROM_NUMBER = "+15005550006"
     MESSAGING_SERVICE_SID = "MG" + "0" * 31 + "2"
 
@@ -73,6 +84,9 @@ class FakeTwilio(LoopbackServer):
         self.errors_for: dict[str, int] = {}  # To number -> Twilio error code, answered every time
         self.fail_next: list[int] = []  # HTTP statuses to answer with before behaving
         self.delay_next: list[float] = []  # seconds to wait before answering the next requests
+        # The algorithm of a Webhooks Rule matching our URLs (e.g. "HMAC_SHA256"): requests to us are then
+        # signed with its SharedKey and carry SIGNATURE_SETTINGS_HEADER. None: the Auth Token and HMAC_SHA1.
+        self.webhook_rule: str | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -182,6 +196,7 @@ class FakeTwilio(LoopbackServer):
         values = {
             "TWILIO_ACCOUNT_SID": self.ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": self.AUTH_TOKEN,
+            "TWILIO_WEBHOOK_SHARED_KEY_SECRET": self.SHARED_KEY_SECRET,
             "TWILIO_FROM_NUMBER": self.FROM_NUMBER,
             "TWILIO_API_URL": self.url,
         }
@@ -191,11 +206,18 @@ class FakeTwilio(LoopbackServer):
     # --- requests Twilio makes to us ---------------------------------------------------------------
 
     def signed(self, url: str, params: dict[str, str], auth_token: str | None = None) -> tuple[str, dict[str, str]]:
-        """(path with query, headers) for POSTing `params` to our `url` as Twilio would."""
+        """(path with query, headers) for POSTing `params` to our `url` as Twilio would; `auth_token`
+        replaces the secret it signs with (the Auth Token, or the rule's SharedKey secret)."""
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        signature = twilio_sign(auth_token or self.AUTH_TOKEN, url, params)
-        return path, {"X-Twilio-Signature": signature, "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        headers = {"I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        if self.webhook_rule:
+            secret = auth_token or self.SHARED_KEY_SECRET
+            headers[SIGNATURE_SETTINGS_HEADER] = f"key={self.SHARED_KEY_SID},algorithm={self.webhook_rule}"
+            headers["X-Twilio-Signature"] = twilio_sign(secret, url, params, self.webhook_rule)
+        else:
+            headers["X-Twilio-Signature"] = twilio_sign(auth_token or self.AUTH_TOKEN, url, params)
+        return path, headers
 
     def status_callback(
         self, message: dict[str, str], status: str, error_code: int | None = None

@@ -22,7 +22,7 @@ from app.notifications.models import ContactPreference, Notification
 from app.notifications.preferences import record_opt_in
 from app.shopify.models import Shop
 from tests.fakes.line import FakeLine, new_user_id
-from tests.fakes.twilio import FakeTwilio
+from tests.fakes.twilio import SIGNATURE_SETTINGS_HEADER, FakeTwilio, twilio_sign
 
 PHONE = "+66812345678"
 INBOUND_URL = "https://aftercart.test/hooks/twilio/inbound"
@@ -194,6 +194,87 @@ def test_signature_over_the_public_url_seen_through_the_proxy(hooks):
         **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.net"},
     )
     assert response.status_code == 200 and hooks.get(notification_id).status == "delivered"
+
+
+# --- Twilio's HMAC-SHA256 signatures: a Webhooks Rule's SharedKey ---------------------------------------
+
+# Computed with Twilio's own SDK (twilio 9.13.0, twilio/request_validator.py):
+# RequestValidator("twilio-shared-key-secret").compute_signature(SDK_URL, SDK_PARAMS, algorithm) for HMAC_SHA256
+# and for the default HMAC_SHA1.
+SDK_URL = INBOUND_URL
+SDK_PARAMS = {
+    "MessageSid": "SM" + "c" * 32,
+    "From": PHONE,
+    "To": FakeTwilio.FROM_NUMBER,
+    "Body": "หยุด",
+    "AccountSid": FakeTwilio.ACCOUNT_SID,
+}
+SDK_HMAC_SHA256 = "2BQAZwYl1NLZsAy+FgBEtxmuQwTwqi2vFkTX6QUoKZw="
+SDK_HMAC_SHA1 = "TB7dEh+iFwBT0IAPJTBv5M9wwJg="
+RULE_HEADER = {SIGNATURE_SETTINGS_HEADER: f"key={FakeTwilio.SHARED_KEY_SID},algorithm=HMAC_SHA256"}
+
+
+def test_twilio_signatures_are_computed_as_twilios_sdk_computes_them():
+    from app.notifications.channels.sms import twilio_signature
+
+    secret = FakeTwilio.SHARED_KEY_SECRET
+    assert twilio_sign(secret, SDK_URL, SDK_PARAMS) == SDK_HMAC_SHA1
+    assert twilio_sign(secret, SDK_URL, SDK_PARAMS, "HMAC_SHA256") == SDK_HMAC_SHA256
+    assert twilio_signature(secret, SDK_URL, SDK_PARAMS.items()) == SDK_HMAC_SHA1
+    assert twilio_signature(secret, SDK_URL, SDK_PARAMS.items(), "HMAC_SHA256") == SDK_HMAC_SHA256
+
+
+def test_stop_signed_by_twilios_sdk_with_hmac_sha256_is_applied(hooks):
+    shop_id = hooks.shop_ids[0]
+    hooks.notification(shop_id)
+    headers = {"X-Twilio-Signature": SDK_HMAC_SHA256, **RULE_HEADER}
+    response = hooks.client.post("/hooks/twilio/inbound", data=SDK_PARAMS, headers=headers)
+    assert response.status_code == 200 and "unsubscribed" in response.get_data(as_text=True)
+    assert hooks.preferences("sms")[shop_id].is_opted_out
+
+
+def test_delivery_report_signed_by_a_webhooks_rule_with_hmac_sha256_is_recorded(hooks):
+    hooks.twilio.webhook_rule = "HMAC_SHA256"
+    notification_id = hooks.notification(hooks.shop_ids[0])
+    sent = hooks.send_sms(notification_id, save_sid=True)
+    request = hooks.twilio.status_callback(sent, "delivered")
+    assert request[2][SIGNATURE_SETTINGS_HEADER].endswith("algorithm=HMAC_SHA256")
+    assert hooks.post_twilio(request).status_code == 200
+    assert hooks.get(notification_id).status == "delivered"
+
+
+def test_forged_hmac_sha256_reports_are_refused_and_change_nothing(hooks):
+    hooks.twilio.webhook_rule = "HMAC_SHA256"
+    notification_id = hooks.notification(hooks.shop_ids[0])
+    sent = hooks.send_sms(notification_id, save_sid=True)
+    path, params, headers = hooks.twilio.status_callback(sent, "failed", 21610)
+    url = sent["StatusCallback"]
+    rule = headers[SIGNATURE_SETTINGS_HEADER]
+    forgeries = [
+        (params, hooks.twilio.signed(url, params, auth_token="guessed-shared-key")[1]),
+        (params, hooks.twilio.signed(url, params, auth_token=FakeTwilio.AUTH_TOKEN)[1]),  # not the rule's key
+        (params, {k: v for k, v in headers.items() if k != SIGNATURE_SETTINGS_HEADER}),  # mode header dropped
+        (params, {**headers, SIGNATURE_SETTINGS_HEADER: rule.replace("HMAC_SHA256", "HMAC_SHA1")}),
+        (params, {**headers, SIGNATURE_SETTINGS_HEADER: rule.replace("HMAC_SHA256", "HMAC_MD5")}),
+        ({**params, "ErrorCode": "30003"}, headers),  # tampered after signing
+    ]
+    for data, signed in forgeries:
+        assert hooks.client.post(path, data=data, headers=signed).status_code == 403
+    row = hooks.get(notification_id)
+    assert (row.status, row.delivered_at) == ("sent", None)
+    assert hooks.preferences("sms") == {}
+
+
+def test_hmac_sha256_requests_need_the_shared_key_setting(make_app):
+    with FakeTwilio() as twilio:
+        app = make_app(extra=twilio.extra(TWILIO_WEBHOOK_SHARED_KEY_SECRET=""))
+        if provider_hooks_bp.name not in app.blueprints:
+            app.register_blueprint(provider_hooks_bp)
+        client = app.test_client()
+        headers = {"X-Twilio-Signature": SDK_HMAC_SHA256, **RULE_HEADER}
+        assert client.post("/hooks/twilio/inbound", data=SDK_PARAMS, headers=headers).status_code == 403
+        path, params, signed = twilio.inbound(INBOUND_URL, PHONE, "HELP")  # the Auth Token still works
+        assert client.post(path, data=params, headers=signed).status_code == 200
 
 
 # --- Twilio inbound keywords -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ POST {TWILIO_API_URL}/2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP basic
 
 Settings: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and TWILIO_MESSAGING_SERVICE_SID (preferred: sender
 pool and Advanced Opt-Out) or TWILIO_FROM_NUMBER; optional TWILIO_STATUS_CALLBACK_URL (default
-{SHOPIFY_APP_URL}/hooks/twilio/status when that is https) and TWILIO_API_URL (tests).
+{SHOPIFY_APP_URL}/hooks/twilio/status when that is https), TWILIO_WEBHOOK_SHARED_KEY_SECRET (the SharedKey
+of a Webhooks Rule that signs our hooks with HMAC-SHA256) and TWILIO_API_URL (tests).
 """
 
 from __future__ import annotations
@@ -55,15 +56,34 @@ def with_notification_param(url: str, notification_id: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
-    """`X-Twilio-Signature`: base64 HMAC-SHA1 of the URL followed by each POST parameter as key+value.
+# A Twilio Webhooks Rule signs with its SharedKey instead of the Auth Token, with the algorithm it names
+# here: `key=<SharedKey sid>,algorithm=HMAC_SHA256` (twilio-python's RequestValidator reads it the same way).
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+HMAC_SHA1 = "HMAC_SHA1"
+_SIGNATURE_HASHES = {HMAC_SHA1: hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
+
+
+def twilio_signature(secret: str, url: str, params: Iterable[tuple[str, str]], algorithm: str = HMAC_SHA1) -> str:
+    """`X-Twilio-Signature`: base64 HMAC of the URL followed by each POST parameter as key+value, with
+    the Auth Token and SHA-1, or a Webhooks Rule's SharedKey and its algorithm (HMAC_SHA1, HMAC_SHA256).
 
     Parameters are sorted by key, and repeated keys by value, as Twilio's own validators do
-    (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+    (https://www.twilio.com/docs/usage/webhooks/webhooks-security). Raises KeyError for another algorithm.
     """
     data = url + "".join(key + value for key, value in sorted(set(params)))
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    digest = hmac.new(secret.encode(), data.encode(), _SIGNATURE_HASHES[algorithm]).digest()
     return base64.b64encode(digest).decode()
+
+
+def signature_algorithm(settings_header: str | None) -> str | None:
+    """The algorithm named by `X-Twilio-Webhooks-Signature-Settings` (HMAC_SHA1 without the header or
+    without `algorithm=`), or None when it names one we do not know."""
+    for part in (settings_header or "").split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            algorithm = value.strip().upper()
+            return algorithm if algorithm in _SIGNATURE_HASHES else None
+    return HMAC_SHA1
 
 
 def _port_variants(url: str) -> list[str]:
@@ -82,19 +102,24 @@ def _port_variants(url: str) -> list[str]:
 
 
 def verify_twilio_signature(
-    auth_token: str | None, urls: Iterable[str], params: Iterable[tuple[str, str]], header_value: str | None
+    secret: str | None,
+    urls: Iterable[str],
+    params: Iterable[tuple[str, str]],
+    header_value: str | None,
+    algorithm: str = HMAC_SHA1,
 ) -> bool:
-    """True when the header is Twilio's signature of the params at one of the URLs we may be reached by.
+    """True when the header is Twilio's signature of the params at one of the URLs we may be reached by,
+    made with `secret` (the Auth Token, or a Webhooks Rule's SharedKey) and `algorithm`.
 
     Every candidate is computed and compared in constant time (no early exit).
     """
-    if not auth_token or not header_value:
+    if not secret or not header_value or algorithm not in _SIGNATURE_HASHES:
         return False
     received = header_value.strip().encode()
     params = list(params)
     matched = False
     for url in dict.fromkeys(u for candidate in urls for u in _port_variants(candidate)):
-        matched |= hmac.compare_digest(twilio_signature(auth_token, url, params).encode(), received)
+        matched |= hmac.compare_digest(twilio_signature(secret, url, params, algorithm).encode(), received)
     return matched
 
 
