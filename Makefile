@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install lint bench send-webhook orders clean
+.PHONY: demo test install lint bench send-webhook orders clean translations
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,16 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+# The gettext catalogs, compiled (the .mo files are not in git).
+CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+app/translations/.compiled: $(CATALOGS) | $(STAMP)
+	$(BIN)/pybabel compile --statistics -d app/translations -D messages 2>&1 | grep -v "^compiling" || true
+	@touch $@
+
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-install: $(STAMP) node_modules/.package-lock.json
+install: $(STAMP) node_modules/.package-lock.json app/translations/.compiled
 
 ## Run the app with a demo store on embedded defaults (SQLite, jobs inline, no Redis needed). `make demo PORT=5050`.
 PORT ?= 5000
@@ -38,6 +44,15 @@ send-webhook: install
 ## List the demo store's orders.
 orders: install
 	AFTERCART_ENV=demo $(BIN)/flask --app app orders
+
+## Text: extract every message key from the code and templates, then add new ones to both catalogs.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k t:2 -k N_ -k _ --no-default-keywords --omit-header --sort-output \
+		-o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -D messages --no-fuzzy-matching \
+		--width 120
+	AFTERCART_ENV=demo $(BIN)/flask --app app annotate-translations
+	@echo "Now translate the new entries of app/translations/th/LC_MESSAGES/messages.po (and en for the English)."
 
 bench: install
 	$(BIN)/python benchmarks/webhook_ingest.py

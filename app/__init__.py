@@ -9,6 +9,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import i18n
 from app.config import Settings
 from app.db import commit_read_only_requests, ping_idle_connections, use_generic_plans
 from app.extensions import db, migrate
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    i18n.init_app(app)
     commit_read_only_requests(app, db)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

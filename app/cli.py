@@ -155,3 +155,12 @@ def register_cli(app: Flask) -> None:
         from app.shopify.tokens import rotate_token_encryption
 
         click.echo(f"re-encrypted tokens of {rotate_token_encryption()} shops")
+
+    @app.cli.command("annotate-translations")
+    def annotate_translations_command() -> None:
+        """Give every message of the other catalogs its English text as a translator comment (the ids are keys)."""
+        from app.i18n import DEFAULT_LOCALE, LOCALES, annotate_with_english
+
+        for locale in LOCALES:
+            if locale != DEFAULT_LOCALE:
+                click.echo(f"{locale}: {annotate_with_english(locale)} messages annotated")

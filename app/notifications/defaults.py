@@ -229,20 +229,3 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         },
     },
 }
-
-UI_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "track": "Track your order",
-        "items": "In this shipment",
-        "estimate": "Estimated delivery",
-        "unsubscribe": "Unsubscribe from these updates",
-        "why": "You are receiving this because you ordered from {shop_name}.",
-    },
-    "th": {
-        "track": "ติดตามคำสั่งซื้อ",
-        "items": "สินค้าในพัสดุนี้",
-        "estimate": "คาดว่าจะได้รับ",
-        "unsubscribe": "ยกเลิกการรับข่าวสารนี้",
-        "why": "คุณได้รับอีเมลนี้เพราะได้สั่งซื้อสินค้าจาก {shop_name}",
-    },
-}

@@ -15,12 +15,22 @@ from flask import current_app
 from jinja2 import TemplateError
 from markupsafe import Markup, escape
 
-from app.notifications.defaults import DEFAULTS, TRIGGERS, UI_TEXT
+from app.i18n import N_, t
+from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.sandbox import render_merchant, render_string
 
 __all__ = ["SAMPLE_CONTEXT", "Rendered", "render_message", "render_string", "validate_template"]
 
 log = logging.getLogger(__name__)
+
+# The email layout's own words, by the name the layout template uses.
+_UI_TEXT = {
+    "track": N_("email.track"),
+    "items": N_("email.items"),
+    "estimate": N_("email.estimate"),
+    "unsubscribe": N_("email.unsubscribe"),
+    "why": N_("email.why"),
+}
 
 MAX_SUBJECT = 200
 MAX_BODY = 5000
@@ -124,15 +134,13 @@ def render_message(
         return Rendered(None, parts["short"].strip(), None, used_default, template_error)
     subject = " ".join(parts["subject"].split())[:MAX_SUBJECT]
     body = parts["body"].strip()
-    ui = UI_TEXT.get(locale, UI_TEXT["en"])
+    ui = {name: t(locale, key) for name, key in _UI_TEXT.items()}
     footer = ui["why"].format(shop_name=context.get("shop_name") or "")
     text_parts = [body]
     if context.get("tracking_url"):
         text_parts.append(f"{ui['track']}: {context['tracking_url']}")
     if context.get("items"):
         text_parts.append(ui["items"] + ":\n" + "\n".join(f"- {item}" for item in context["items"]))
-    from app.i18n import t
-
     recommendations_title = t(locale, "recs.title.email")
     if context.get("recommendations"):
         lines = [f"- {c['title']} ({c['price_label']}): {c['url']}" for c in context["recommendations"]]

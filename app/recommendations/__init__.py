@@ -14,10 +14,10 @@ from typing import Any
 
 from babel.numbers import format_currency
 
+from app.i18n import N_
 from app.recommendations.models import PLACEMENTS
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,7 @@ def _cards(
     if order_id is not None:
         # One row holds the order's columns the ranking reads, the shop's currency and the settings: plain
         # columns through the session's connection, not an ORM entity (this is the serving hot path).
-        found = (
-            session.connection().execute(_order_statement(), {"order_id": order_id, "shop_id": shop_id}).first()
-        )
+        found = session.connection().execute(_order_statement(), {"order_id": order_id, "shop_id": shop_id}).first()
         if found is None:
             return []
         order = settings = found
@@ -224,4 +222,9 @@ def recommendations_for_email(
     return recommend(shop_id, "email", order_id=order.id, locale=locale, limit=limit)
 
 
-from app.recommendations import messages as _messages  # noqa: E402,F401  (registers the recs.* text)
+# Messages whose keys are built at run time (a status, a resolution, an engine's reason), declared so that
+# `make translations` extracts them (app/i18n.py).
+_KEYS_BUILT_AT_RUN_TIME = (
+    N_("recs.title"),
+    N_("recs.title.exchange"),
+)

@@ -19,7 +19,6 @@ from app.extensions import db
 from app.i18n import format_moment, t
 from app.orders.models import Order
 from app.orders.queries import order_ref_condition
-from app.returns import messages  # noqa: F401  (registers the returns.* text)
 from app.returns.labels import adapter_for
 from app.returns.messages import explain
 from app.returns.models import ReturnRequest
@@ -209,7 +208,7 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
         liquid_env()
         .get_template(template)
         .render(
-            t=lambda key, **values: t(locale, key, **values),
+            _=lambda key, **values: t(locale, key, **values),
             locale=locale,
             shop=shop,
             settings=settings,

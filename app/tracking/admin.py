@@ -25,7 +25,7 @@ def settings_page():
         settings=settings,
         fonts=list(FONTS),
         preview={
-            "t": lambda key, **values: t(locale, key, **values),
+            "_": lambda key, **values: t(locale, key, **values),
             "locale": locale,
             "settings": settings,
             "tokens": tokens_for(settings),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.i18n import format_day_range, format_moment, t
+from app.i18n import N_, format_day_range, format_moment, t
 from app.orders.models import Fulfillment, Order, TrackingEvent
 from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
 from app.tracking.services import display_state, shop_context, unshipped_quantities
@@ -136,3 +136,40 @@ def _event(event: TrackingEvent, locale: str, tz: ZoneInfo) -> dict[str, Any]:
 
 def count_orders(session: Session, shop_id: int) -> int:
     return session.execute(select(func.count()).where(Order.shop_id == shop_id)).scalar_one()
+
+
+# Messages whose keys are built at run time (a status, a resolution, an engine's reason), declared so that
+# `make translations` extracts them (app/i18n.py).
+_KEYS_BUILT_AT_RUN_TIME = (
+    N_("status.attempted_delivery"),
+    N_("status.attempted_delivery.explain"),
+    N_("status.cancelled"),
+    N_("status.cancelled.explain"),
+    N_("status.confirmed"),
+    N_("status.confirmed.explain"),
+    N_("status.delayed"),
+    N_("status.delayed.explain"),
+    N_("status.delivered"),
+    N_("status.delivered.explain"),
+    N_("status.exception"),
+    N_("status.exception.explain"),
+    N_("status.label_created"),
+    N_("status.label_created.explain"),
+    N_("status.ordered"),
+    N_("status.ordered.explain"),
+    N_("status.out_for_delivery"),
+    N_("status.out_for_delivery.explain"),
+    N_("status.ready_for_pickup"),
+    N_("status.ready_for_pickup.explain"),
+    N_("status.returned_to_sender"),
+    N_("status.returned_to_sender.explain"),
+    N_("status.shipped"),
+    N_("status.shipped.explain"),
+    N_("track.email"),
+    N_("track.error"),
+    N_("track.estimate.carrier"),
+    N_("track.estimate.default"),
+    N_("track.estimate.revised"),
+    N_("track.phone"),
+    N_("track.rate_limited"),
+)

@@ -80,7 +80,7 @@ def render_tracking_page(
         status_code = failure.status
         error = t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
     context = {
-        "t": lambda key, **values: t(locale, key, **values),
+        "_": lambda key, **values: t(locale, key, **values),
         "locale": locale,
         "shop": shop,
         "settings": settings,
@@ -136,12 +136,12 @@ def subscribe_page():
     except LookupFailure:
         order = None
     ok = order is not None and subscribe_order_to_sms(g.shop.id, order, request.form.get("phone"))
-    notice_key = "track.sms_done" if ok else "track.sms_invalid"
+    notice = t(shopper_locale(), "track.sms_done") if ok else t(shopper_locale(), "track.sms_invalid")
     return render_tracking_page(
         g.shop,
         standalone=request.args.get("layout") == "standalone",
         status_code=200 if ok else 400,
-        notice=t(shopper_locale(), notice_key),
+        notice=notice,
     )
 
 
@@ -177,7 +177,7 @@ def link_subscribe():
     if shop is None or order is None:
         abort(404)
     ok = subscribe_order_to_sms(shop.id, order, request.form.get("phone"))
-    notice = t(shopper_locale(), "track.sms_done" if ok else "track.sms_invalid")
+    notice = t(shopper_locale(), "track.sms_done") if ok else t(shopper_locale(), "track.sms_invalid")
     return render_tracking_page(
         shop, standalone=True, liquid=False, token=token, notice=notice, status_code=200 if ok else 400
     )
