@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tracking_numbers import DEFINITIONS
 
 from app.tracking import carriers
 from app.tracking.carriers import (
@@ -23,6 +24,7 @@ from app.tracking.carriers import (
     tracking_link,
 )
 from app.tracking.carriers._checks import fedex_express, gs1_mod10, mod7, ups_1z
+from app.tracking.carriers._dataset import PRODUCTS, UNUSABLE, DataSetFormat
 from app.tracking.carriers._s10 import ISO_3166_ALPHA2, S10_WEIGHTS, is_s10, s10_check_digit
 
 # (number as a merchant might type it, carrier code). Sources per row: "published" numbers are
@@ -40,7 +42,7 @@ VALID = [
     ("9374 8896 9209 0270 4070 75", "usps"),
     ("420221539101026837331000039521", "usps"),  # 420 + ZIP+4 routing, then the 22-digit PIC
     ("4201000194001112010808054830 16", "usps"),  # 420 + 5-digit ZIP routing
-    ("70192280000012345675", "usps"),  # legacy 20-digit, computed
+    ("71123456789123456787", "usps"),  # USPS 20 (certified mail), the data set's vector
     ("EA123456785US", "usps"),  # S10, computed
     ("797806677146", "fedex"),  # Express, FedEx sandbox
     ("797615467620", "fedex"),
@@ -48,8 +50,11 @@ VALID = [
     ("041441760228964", "fedex"),  # Ground
     ("449044304137821", "fedex"),
     ("9611020987654312345672", "fedex"),  # Ground "96" barcode
+    ("1001921334250001000300779017972697", "fedex"),  # Express 34-digit, the data set's vector
+    ("61299998820821171811", "fedex"),  # SmartPost, the data set's vector
     ("3318810025", "dhl_express"),  # 331881002 mod 7 = 5
     ("8487135506", "dhl_express"),
+    ("73891051146", "dhl_express"),  # 11 digits, the data set's "DHL Express Air"
     ("JJD014600004426386", "dhl_express"),  # heuristic
     ("JVGL0601234567", "dhl_express"),  # heuristic
     ("TBA123456789012", "amazon_logistics"),
@@ -79,6 +84,9 @@ VALID = [
     ("NVSGLZD000123456", "ninja_van"),
     ("BEST12345678", "best_express"),
     ("BEST0012345678901", "best_express"),
+    ("C11031500001879", "ontrac"),  # the data set's own couriers
+    ("RB123456785CV", "s10"),
+    ("EE123456785DE", "s10"),
 ]
 
 # One character changed from a valid number above: the check digit must catch it.
@@ -87,7 +95,7 @@ ONE_DIGIT_OFF = [
     ("1Z999AA10123456774", "ups"),  # 8 -> 7 in an undoubled position
     ("9400111201080805483017", "usps"),
     ("9400111201080805484016", "usps"),
-    ("70192280000012345676", "usps"),
+    ("71123456789123456788", "usps"),
     ("EA123456784US", "usps"),
     ("797806677147", "fedex"),
     ("797806677246", "fedex"),
@@ -95,6 +103,8 @@ ONE_DIGIT_OFF = [
     ("9611020987654312345673", "fedex"),
     ("3318810026", "dhl_express"),
     ("3318810015", "dhl_express"),
+    ("C11031500001889", "ontrac"),
+    ("RB123456786DE", "s10"),
     ("AA473124828GB", "royal_mail"),
     ("EJ123456784JP", "japan_post"),
     ("RR123456784CA", "canada_post"),
@@ -325,9 +335,12 @@ def test_hint_resolves_twelve_digits_between_fedex_and_jt() -> None:
     assert detect_carrier(number, hint="J&T Express").code == "jt_express"
 
 
-def test_hint_wins_over_a_plain_numeric_check_digit_match() -> None:
-    # 3318810025 validates as DHL Express (mod 7), which 1 in 7 ten-digit numbers do.
-    assert detect_carrier("3318810025", hint="Flash Express").code == "flash_express"
+def test_weak_match_that_contradicts_the_hint_is_not_claimed() -> None:
+    # 3318810025 validates as DHL Express (mod 7), which 1 in 7 ten-digit numbers do: not evidence enough
+    # against a fulfilment that says Flash Express, whose formats it fails. The fulfilment's link stays.
+    assert detect_carrier("3318810025", hint="Flash Express") is None
+    fallback = "https://www.flashexpress.co.th/fle/tracking?se=3318810025"
+    assert tracking_link("3318810025", "Flash Express", fallback) == ("Flash Express", fallback)
 
 
 def test_distinctive_number_overrules_a_mismatched_hint() -> None:
@@ -341,10 +354,47 @@ def test_hint_is_ignored_when_its_check_digit_fails() -> None:
     assert detect_carrier("EA123456784US", hint="USPS") is None
 
 
-def test_hint_is_trusted_for_numbers_in_no_known_format() -> None:
-    assert detect_carrier("1234567890123", hint="Best Express").code == "best_express"
-    assert detect_carrier("ABCD12345678", hint="UPS").code == "ups"
-    assert detect_carrier("1234567890123") is None
+def test_hint_never_accepts_a_number_in_no_format_of_its_carrier() -> None:
+    assert detect_carrier("1234567890123", hint="Best Express") is None
+    assert detect_carrier("ABCD12345678", hint="UPS") is None
+    assert tracking_link("1234567890123", "Best Express", None) == ("Best Express", None)
+
+
+def _wrong_check_digits(number: str) -> list[str]:
+    """The number with each other value of its check digit (the last digit, or S10's before the country)."""
+    normalized = normalize_tracking_number(number)
+    at = len(normalized) - 3 if is_s10(normalized) else len(normalized) - 1
+    digit = normalized[at]
+    return [normalized[:at] + other + normalized[at + 1 :] for other in string.digits if other != digit]
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [(n, c) for n, c in VALID if (found := carrier_by_code(c)) and (fmt := found.match(n)) and fmt.has_check_digit],
+)
+def test_hint_never_accepts_a_number_that_fails_its_check_digit(number: str, code: str) -> None:
+    carrier = carrier_by_code(code)
+    assert carrier is not None
+    for wrong in _wrong_check_digits(number):
+        if carrier.matches(wrong):
+            continue  # valid in another of its formats (USPS 20 and 91 read 20 digits differently)
+        for hint in (carrier.name, *carrier.aliases):
+            found = detect_carrier(wrong, hint=hint)
+            assert found is None or found.code != code, f"{wrong} accepted as {code} with hint {hint!r}"
+
+
+@given(
+    number=st.text("0123456789ABCDEFGHJKLMNPRSTUVWXYZ", min_size=8, max_size=34),
+    company=st.sampled_from(sorted({name for c in all_carriers() for name in (c.name, *c.aliases)})),
+)
+def test_hint_only_ever_picks_a_carrier_whose_format_the_number_satisfies(number: str, company: str) -> None:
+    hinted = carrier_for_company(company)
+    found = detect_carrier(number, hint=company)
+    assert hinted is not None
+    if found is hinted:
+        assert hinted.matches(number)
+    if found is not None:
+        assert found.matches(number)
 
 
 def test_unknown_hint_falls_back_to_format_guessing() -> None:
@@ -385,12 +435,29 @@ def test_tracking_link_drops_fallback_urls_that_are_not_http(unsafe: str) -> Non
     assert tracking_link("???", "Courier", unsafe) == ("Courier", None)
 
 
-@pytest.mark.parametrize("carrier", all_carriers(), ids=lambda c: c.code)
+@pytest.mark.parametrize("carrier", [c for c in all_carriers() if c.url_template], ids=lambda c: c.code)
 def test_tracking_url_is_https_and_encodes_the_number(carrier: Carrier) -> None:
     url = carrier.tracking_url("AB 12&3/4#5?6")
-    assert url.startswith("https://") and urlsplit(url).netloc
+    assert url is not None and url.startswith("https://") and urlsplit(url).netloc
     assert "AB%2012%263%2F4%235%3F6" in url
-    assert "RA123456785TH" in carrier.tracking_url("RA123456785TH")
+    assert "RA123456785TH" in (carrier.tracking_url("RA123456785TH") or "")
+
+
+def test_carrier_without_a_page_keeps_the_fulfilments_link() -> None:
+    # OnTrac's page in the data set is http, and S10 items of other posts have none.
+    assert {c.code for c in all_carriers() if c.url_template is None} == {"ontrac", "s10"}
+    fallback = "https://www.ontrac.com/tracking/?number=C11031500001879"
+    assert tracking_link("C11031500001879", "OnTrac", fallback) == ("OnTrac", fallback)
+    assert tracking_link("RB123456785CV", None, None) == ("Postal service (UPU S10)", None)
+    assert tracking_link("RB123456785CV", "Correios de Cabo Verde", "javascript:x") == ("Correios de Cabo Verde", None)
+
+
+def test_every_data_set_definition_belongs_to_one_carrier_or_is_left_out_with_a_reason() -> None:
+    used = [f.definition for c in all_carriers() for f in c.formats if isinstance(f, DataSetFormat)]
+    assert len(used) == len({id(d) for d in used})
+    left_out = [d for d in DEFINITIONS if (d.courier.code, d.product.name) in UNUSABLE]
+    assert {id(d) for d in used} | {id(d) for d in left_out} == {id(d) for d in DEFINITIONS}
+    assert set(PRODUCTS) | set(UNUSABLE) == {(d.courier.code, d.product.name) for d in DEFINITIONS}
 
 
 def test_normalize_strips_separators_and_uppercases() -> None:

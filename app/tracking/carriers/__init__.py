@@ -4,8 +4,14 @@ Adding a carrier is one new module in this package that defines a `Carrier` subc
 `@register`; every module not starting with "_" is imported when the package is. The shape follows
 redash's `destinations/__init__.py` registry.
 
+Formats come from the public data set jkeen/tracking_number_data through the `tracking-numbers` package
+(`_dataset.py` maps its couriers and products onto our carriers; `tracking_number_data.py` registers the
+couriers we have no module for), and from our own modules where the data set has nothing: the Thai
+carriers, S10 items of the posts we name, DHL piece IDs.
+
 Detection ranks formats: a format with a check digit outranks every heuristic (prefix/length only)
-format, and within each group the more fixed characters a format has, the higher it ranks.
+format, and within each group the more fixed characters a format has, the higher it ranks. The
+fulfilment's company name only ranks: it never makes a number valid.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import importlib
 import pkgutil
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
@@ -32,8 +39,32 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u200b]+")
 _PLAUSIBLE = re.compile(rf"[0-9A-Z]{{{MIN_LENGTH},{MAX_LENGTH}}}", re.ASCII)
 
 
+class NumberFormat(ABC):
+    """One shape of a carrier's numbers, ranked by `priority` (check digit first, then fixed characters)."""
+
+    label: str
+    specificity: int
+
+    @property
+    @abstractmethod
+    def has_check_digit(self) -> bool: ...
+
+    @abstractmethod
+    def verdict(self, number: str) -> bool | None:
+        """None when the normalized number does not have this shape, else whether it is valid."""
+
+    @property
+    def priority(self) -> int:
+        return self.specificity + (CHECKED_PRIORITY if self.has_check_digit else 0)
+
+    @property
+    def is_distinctive(self) -> bool:
+        """Strong enough evidence (check digit and a fixed prefix or suffix) to overrule a hint."""
+        return self.has_check_digit and self.specificity >= DISTINCTIVE_SPECIFICITY
+
+
 @dataclass(frozen=True)
-class TrackingFormat:
+class TrackingFormat(NumberFormat):
     """One documented shape of a carrier's numbers, matched against the whole normalized number.
 
     A format with `check_digit` must name two groups: `payload` (what the check digit covers) and
@@ -59,15 +90,6 @@ class TrackingFormat:
     def has_check_digit(self) -> bool:
         return self.check_digit is not None
 
-    @property
-    def priority(self) -> int:
-        return self.specificity + (CHECKED_PRIORITY if self.has_check_digit else 0)
-
-    @property
-    def is_distinctive(self) -> bool:
-        """Strong enough evidence (check digit and a fixed prefix or suffix) to overrule a hint."""
-        return self.has_check_digit and self.specificity >= DISTINCTIVE_SPECIFICITY
-
     def verdict(self, number: str) -> bool | None:
         """None when the normalized number does not have this shape, else whether its check digit holds."""
         found = self.pattern.fullmatch(number)
@@ -85,9 +107,10 @@ class Carrier:
     """ISO 3166-1 alpha-2 code of the carrier's home market, or None for an international carrier."""
     aliases: ClassVar[tuple[str, ...]] = ()
     """Other spellings of the carrier in Shopify's `tracking_company`; name and code always count."""
-    url_template: ClassVar[str]
-    """The public tracking page, with `{number}` where the URL-encoded number goes."""
-    formats: ClassVar[tuple[TrackingFormat, ...]] = ()
+    url_template: ClassVar[str | None]
+    """The public tracking page (https), with `{number}` where the URL-encoded number goes; None when we
+    know none, and the fulfilment's own link is kept."""
+    formats: ClassVar[tuple[NumberFormat, ...]] = ()
 
     @property
     def priority(self) -> int:
@@ -97,9 +120,11 @@ class Carrier:
     def uses_check_digit(self) -> bool:
         return any(f.has_check_digit for f in self.formats)
 
-    def match(self, number: str) -> TrackingFormat | None:
+    def match(self, number: str) -> NumberFormat | None:
         """This carrier's highest-ranked format that the number satisfies, check digit included."""
-        normalized = normalize_tracking_number(number)
+        return self._match(normalize_tracking_number(number))
+
+    def _match(self, normalized: str) -> NumberFormat | None:
         found = [f for f in self.formats if f.verdict(normalized) is True]
         return max(found, key=lambda f: f.priority, default=None)
 
@@ -113,8 +138,10 @@ class Carrier:
         verdicts = [f.verdict(normalized) for f in self.formats]
         return False in verdicts and True not in verdicts
 
-    def tracking_url(self, number: str) -> str:
+    def tracking_url(self, number: str) -> str | None:
         """The public tracking page for the number, encoded as it is given (normalize it first)."""
+        if self.url_template is None:
+            return None
         return self.url_template.format(number=quote(number.strip(), safe=""))
 
     def __repr__(self) -> str:
@@ -136,7 +163,7 @@ def register(carrier_class: CarrierClass) -> CarrierClass:
     """Class decorator adding a carrier to the registry.
 
     Raises ValueError, before changing anything, for a duplicate code or company alias, a URL that is
-    not https or lacks `{number}`, or a carrier without formats.
+    not https or lacks `{number}` (a carrier may have no URL), or a carrier without formats.
     """
     carrier = carrier_class()
     code = carrier.code
@@ -144,7 +171,8 @@ def register(carrier_class: CarrierClass) -> CarrierClass:
         raise ValueError(f"carrier code {code!r} must be a lower-case slug of at most 32 characters")
     if code in _CARRIERS:
         raise ValueError(f"carrier code {code!r} is already registered")
-    if not carrier.url_template.startswith("https://") or "{number}" not in carrier.url_template:
+    url = carrier.url_template
+    if url is not None and (not url.startswith("https://") or "{number}" not in url):
         raise ValueError(f"{code}: url_template must be https and contain {{number}}")
     if not carrier.formats:
         raise ValueError(f"{code}: a carrier needs at least one tracking number format")
@@ -178,37 +206,36 @@ def normalize_tracking_number(raw: str | None) -> str:
 
 def _is_plausible(number: str) -> bool:
     # A digit is required, and placeholders such as 000000000000 pass several checksums.
-    digits = {c for c in number if c.isdigit()}
-    return _PLAUSIBLE.fullmatch(number) is not None and len(digits) > 1
+    return _PLAUSIBLE.fullmatch(number) is not None and any(c.isdigit() for c in number) and len(set(number)) > 1
 
 
-def _best_match(number: str) -> tuple[Carrier, TrackingFormat] | None:
-    found = [(carrier, fmt) for carrier in _CARRIERS.values() if (fmt := carrier.match(number))]
-    return max(found, key=lambda pair: pair[1].priority, default=None)
+def _ranked(found: list[tuple[Carrier, NumberFormat]]) -> tuple[Carrier, NumberFormat]:
+    return max(found, key=lambda pair: pair[1].priority)
 
 
 def detect_carrier(number: str | None, hint: str | None = None) -> Carrier | None:
     """The carrier of a tracking number, or None when it cannot be told.
 
-    `hint` is the fulfilment's own `tracking_company`. A hinted carrier that we know wins when the
-    number fits one of its formats, and also when the number fits none of them but is not clearly
-    invalid for it (our format lists are incomplete, above all for heuristic carriers). Clearly
-    invalid means: it fails the hinted carrier's check digit, or it validates as another carrier's
-    distinctive check-digit format (a valid 1Z… is UPS whatever the label says). Otherwise the
-    highest-ranked matching format decides.
+    Only a carrier whose format the number satisfies, check digit included, is ever returned. `hint`
+    (the fulfilment's own `tracking_company`) ranks: when the carrier it names is among those, it wins,
+    even over a higher-ranked format. It never makes a number valid. When it names a carrier that we know
+    but whose formats the number fails, only a distinctive match (a valid 1Z…, a valid S10 item) still
+    decides; a weaker one (ten digits that happen to pass mod 7) contradicts the fulfilment, so None is
+    returned and `tracking_link` keeps the fulfilment's own company and link.
     """
     normalized = normalize_tracking_number(number)
     if not _is_plausible(normalized):
         return None
-    best = _best_match(normalized)
+    found = [(carrier, fmt) for carrier in _CARRIERS.values() if (fmt := carrier._match(normalized))]
+    if not found:
+        return None
     hinted = carrier_for_company(hint)
-    if hinted is not None:
-        if hinted.matches(normalized):
-            return hinted
-        overruled = best is not None and best[1].is_distinctive
-        if not overruled and not hinted.rejects(normalized):
-            return hinted
-    return best[0] if best else None
+    if hinted is None:
+        return _ranked(found)[0]
+    if any(carrier is hinted for carrier, _ in found):
+        return hinted
+    carrier, fmt = _ranked(found)
+    return carrier if fmt.is_distinctive else None
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -221,14 +248,17 @@ def _safe_url(url: str | None) -> str | None:
 def tracking_link(number: str | None, company: str | None, fallback_url: str | None) -> tuple[str | None, str | None]:
     """(carrier name, public tracking URL) for a fulfilment.
 
-    A detected carrier gives its own name and page; otherwise the fulfilment's own `tracking_company`
-    and `tracking_url` are returned, the URL only when it is http(s).
+    A detected carrier with a page of ours gives its own name and page; otherwise the fulfilment's own
+    `tracking_company` (or the detected carrier's name when it has none) and `tracking_url` are returned,
+    the URL only when it is http(s).
     """
     normalized = normalize_tracking_number(number)
     carrier = detect_carrier(normalized, hint=company)
-    if carrier is not None:
-        return carrier.name, carrier.tracking_url(normalized)
-    return (company or "").strip() or None, _safe_url(fallback_url)
+    page = carrier.tracking_url(normalized) if carrier is not None else None
+    if carrier is not None and page is not None:
+        return carrier.name, page
+    name = (company or "").strip() or (carrier.name if carrier is not None else None)
+    return name, _safe_url(fallback_url)
 
 
 def _load_carrier_modules() -> None:

@@ -1,4 +1,6 @@
-"""Check-digit algorithms shared by carrier formats; each returns the expected digit for a payload.
+"""Check-digit algorithms; each returns the expected digit for a payload. Detection of UPS, USPS, FedEx and
+DHL uses the data set's own (`_dataset.py`); these make valid numbers for the benchmarks and pin the
+algorithms from first principles in the tests.
 
 None of them catches every error: where a single-digit change can slip through, the docstring says so.
 """

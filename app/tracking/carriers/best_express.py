@@ -8,8 +8,8 @@ from app.tracking.carriers import Carrier, TrackingFormat, register
 @register
 class BestExpress(Carrier):
     """Only "BEST" + 8-16 digits is guessed from the number; Best's plain-digit bills have no
-    documented shape, so they are recognised only when the fulfilment names Best Express (see
-    `detect_carrier`). Heuristic, low confidence. Page: best-inc.co.th/track?bills= (low
+    documented shape, so they are not detected and the fulfilment's own name and link are kept (a hint
+    only ranks, see `detect_carrier`). Heuristic, low confidence. Page: best-inc.co.th/track?bills= (low
     confidence: the documented domain, the query format as seen in links)."""
 
     code = "best_express"

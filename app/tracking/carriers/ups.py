@@ -1,18 +1,21 @@
-"""UPS: "1Z" + 6-character shipper + 2-character service + 7-digit package number + check digit."""
+"""UPS: 1Z numbers and Mail Innovations sequence numbers, from the public data set."""
 
 from __future__ import annotations
 
-from app.tracking.carriers import Carrier, TrackingFormat, register
-from app.tracking.carriers._checks import ups_1z
+from app.tracking.carriers import Carrier, register
+from app.tracking.carriers._dataset import data_set_formats
 
 
 @register
 class UPS(Carrier):
-    """Only the 1Z format: UPS Mail Innovations and freight numbers have no documented shape we trust.
-    Tracking page: ups.com/track?tracknum=, UPS's public tracking link format (high confidence)."""
+    """Formats from jkeen/tracking_number_data: "1Z" + shipper + a service code from the data set's list
+    + package number + check digit (letters count as (ord - 63) mod 10, see `_checks.ups_1z`), and the
+    18-digit Mail Innovations sequence number ("80" + 16 digits, no check digit: heuristic). A 1Z number
+    with a valid check digit but a service code the data set does not list is not detected; the
+    fulfilment's own link is kept. Tracking page: ups.com/track?tracknum= (high confidence)."""
 
     code = "ups"
     name = "UPS"
     aliases = ("United Parcel Service", "UPS Thailand")
     url_template = "https://www.ups.com/track?tracknum={number}"
-    formats = (TrackingFormat("1Z", r"1Z(?P<payload>[0-9A-Z]{15})(?P<check>[0-9])", ups_1z, specificity=2),)
+    formats = data_set_formats("ups")
