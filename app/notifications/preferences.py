@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, utcnow
 from app.extensions import db
+from app.jobs import enqueue_after_commit, job_id
+from app.notifications.jobs import send_sms_confirmation
 from app.notifications.models import ContactPreference
 from app.orders.models import Order
 
 _E164 = re.compile(r"\A\+[1-9]\d{7,14}\Z")
+
+
+# A number typed on the tracking page waits for its owner's YES with this source, and is asked once a day.
+PENDING_SMS_SOURCE = "tracking-page:awaiting-yes"
+CONFIRMATION_INTERVAL = timedelta(hours=24)
 
 
 def normalise_phone(raw: str | None, default_country_code: str = "66") -> str | None:
@@ -144,22 +152,41 @@ def line_user_for(
     ).scalar_one_or_none()
 
 
-def subscribe_order_to_sms(shop_id: int, order: Order, phone: str | None) -> bool:
-    """The shopper asks for text updates about this order (tracking page form): consent for their number,
-    at once, and the number kept on the order if it had none. Commits. False when the number is not one."""
-    if normalise_phone(phone) is None:
+def request_sms_updates(shop_id: int, order: Order, phone: str | None, locale: str) -> bool:
+    """The shopper asks for text updates about this order (tracking page form): nothing is consented yet.
+
+    Anyone who knows an order number and email could type any number here, so the number's owner confirms
+    first, as carriers expect: the number is noted without consent and a text asks them to reply YES (the
+    inbound hook's START, app/notifications/hooks.py, then records consent). One confirmation text per number
+    and shop a day, so the form cannot be used to spam a number. Commits. False when the number is not one."""
+    normalised = normalise_phone(phone)
+    if normalised is None:
         return False
-    record_opt_in(
-        db.session,
-        shop_id,
-        "sms",
-        phone or "",
-        "tracking-page",
-        updates=True,
-        shopify_customer_id=order.shopify_customer_id,
-        email=order.email,
+    preference = get_preference(db.session, shop_id, "sms", normalised)
+    asked_recently = (
+        preference is not None
+        and preference.source == PENDING_SMS_SOURCE
+        and preference.updated_at is not None
+        and utcnow() - preference.updated_at < CONFIRMATION_INTERVAL
     )
+    if preference is None or not (preference.updates_consent or preference.is_opted_out or asked_recently):
+        preference = _ensure(db.session, shop_id, "sms", normalised)
+        preference.source = PENDING_SMS_SOURCE
+        preference.updated_at = utcnow()
+        preference.shopify_customer_id = preference.shopify_customer_id or order.shopify_customer_id
+        preference.email = preference.email or (order.email or "").strip().lower() or None
+        enqueue_after_commit(
+            db.session,
+            send_sms_confirmation,
+            shop_id,
+            order.id,
+            normalised,
+            locale,
+            queue="notifications",
+            job_id=job_id("sms-confirm", shop_id, normalised.lstrip("+"), int(utcnow().timestamp() // 86400)),
+            unique=True,
+        )
     if not order.phone:
-        order.phone = normalise_phone(phone)
+        order.phone = normalised
     db.session.commit()
     return True

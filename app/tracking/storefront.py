@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from app.extensions import db
 from app.i18n import t
 from app.notifications.channels.line import line_connect_url, make_line_connect_code
-from app.notifications.preferences import subscribe_order_to_sms
+from app.notifications.preferences import request_sms_updates
 from app.orders.models import Order
 from app.orders.queries import find_order_by_id
 from app.recommendations import recommend, storefront_cards
@@ -123,9 +123,10 @@ def subscribe_json():
     except LookupFailure as failure:
         return json_error(failure.status, failure.code, LOOKUP_MESSAGE_KEYS[failure.code])
     payload = request.get_json(silent=True) or {}
-    if order is None or not subscribe_order_to_sms(g.shop.id, order, str(payload.get("phone") or "")):
+    if order is None or not request_sms_updates(g.shop.id, order, str(payload.get("phone") or ""), shopper_locale()):
         return json_error(400, "invalid", "track.sms_invalid")
-    return jsonify(status="subscribed", message=t(shopper_locale(), "track.sms_done"))
+    # Not subscribed yet: the number's owner confirms by replying YES to the text just sent.
+    return jsonify(status="confirmation_sent", message=t(shopper_locale(), "track.sms_confirm_sent"))
 
 
 @tracking_storefront_bp.post("/subscribe")
@@ -135,8 +136,8 @@ def subscribe_page():
         order = lookup_order(g.shop.id)
     except LookupFailure:
         order = None
-    ok = order is not None and subscribe_order_to_sms(g.shop.id, order, request.form.get("phone"))
-    notice = t(shopper_locale(), "track.sms_done") if ok else t(shopper_locale(), "track.sms_invalid")
+    ok = order is not None and request_sms_updates(g.shop.id, order, request.form.get("phone"), shopper_locale())
+    notice = t(shopper_locale(), "track.sms_confirm_sent") if ok else t(shopper_locale(), "track.sms_invalid")
     return render_tracking_page(
         g.shop,
         standalone=request.args.get("layout") == "standalone",
@@ -176,8 +177,8 @@ def link_subscribe():
     order = find_order_by_id(db.session, target.shop_id, target.order_id) if shop else None
     if shop is None or order is None:
         abort(404)
-    ok = subscribe_order_to_sms(shop.id, order, request.form.get("phone"))
-    notice = t(shopper_locale(), "track.sms_done") if ok else t(shopper_locale(), "track.sms_invalid")
+    ok = request_sms_updates(shop.id, order, request.form.get("phone"), shopper_locale())
+    notice = t(shopper_locale(), "track.sms_confirm_sent") if ok else t(shopper_locale(), "track.sms_invalid")
     return render_tracking_page(
         shop, standalone=True, liquid=False, token=token, notice=notice, status_code=200 if ok else 400
     )

@@ -248,18 +248,20 @@ def test_shopper_can_ask_for_text_updates_from_the_page(client, split_order):
     assert "Text me updates" in page and 'action="/apps/aftercart/subscribe?' in page
     bad = client.post("/proxy/api/subscribe?" + query, json={"phone": "12"})
     assert bad.status_code == 400 and bad.json["error"] == "invalid"
-    done = client.post("/proxy/api/subscribe?" + query, json={"phone": "081-234-5678"})
-    assert done.status_code == 200
+    asked = client.post("/proxy/api/subscribe?" + query, json={"phone": "081-234-5678"})
+    assert asked.status_code == 200 and asked.json["status"] == "confirmation_sent"
+    assert "Reply YES" in asked.json["message"]
     preference = db.session.execute(select(ContactPreference).where(ContactPreference.channel == "sms")).scalar_one()
-    assert (preference.channel, preference.address, preference.updates_consent) == ("sms", "+66812345678", True)
+    # Noted, not consented: the number's owner confirms by replying YES (tests/security/test_sms_consent.py).
+    assert (preference.channel, preference.address, preference.updates_consent) == ("sms", "+66812345678", False)
     assert preference.email == "jon@example.com"
     wrong = client.post(
         "/proxy/api/subscribe?" + signed_query({"order": "1001", "email": "eve@example.com"}),
         json={"phone": "0812345679"},
     )
-    assert wrong.status_code == 404  # no order, no consent recorded for a stranger
+    assert wrong.status_code == 404  # no order, nothing recorded for a stranger
     form = client.post("/proxy/subscribe?" + query, data={"phone": "0812345678"})
-    assert form.status_code == 200 and "text you when your order moves" in form.get_data(as_text=True)
+    assert form.status_code == 200 and "Reply YES to it" in form.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("typed", ["EU-1237-B", "eu-1237-b", "#EU-1237-B", " EU-1237-B "])
