@@ -181,7 +181,7 @@ class Settings:
             or f"notifications@{urlparse(get('SHOPIFY_APP_URL') or 'http://localhost').hostname}",
             shopify_admin_origin=admin_origin.rstrip("/") if admin_origin else None,
             demo_login=demo_login,
-            extra={k: v for k, v in env_vars.items() if k.startswith(("TWILIO_", "LINE_", "CARRIER_"))},
+            extra={k: v for k, v in env_vars.items() if k.startswith(("TWILIO_", "LINE_", "CARRIER_", "DKIM_"))},
             trusted_proxy_hops=int(hops or 0),
             **limits,
         )

@@ -23,11 +23,13 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []  # as received, for checks that need the exact bytes (DKIM)
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         with self.lock:
             raw = envelope.original_content or envelope.content
+            self.raw.append(raw)
             self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
         return "250 Message accepted for delivery"
 
