@@ -116,5 +116,17 @@ def _news_rank(status: Status) -> int:
     return step_index(status)
 
 
+# What the shopper must hear whatever the cap: how their return ends (a refund, an exchange) is not marketing
+# noise, and holding it back left returns that were settled without the shopper ever being told.
+TRANSACTIONAL_TRIGGERS = frozenset(
+    {"return_requested", "return_approved", "return_declined", "return_received", "return_resolved"}
+)
+
+
+def is_transactional(trigger: str) -> bool:
+    """Whether a message is one the per-order cap never holds back."""
+    return trigger in TRANSACTIONAL_TRIGGERS
+
+
 def cap_reached(sent: int, settings: NotificationSettings) -> bool:
     return sent >= (settings.max_per_order_per_day or 4)

@@ -294,7 +294,11 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
                 unique=True,
             )
             return "deferred"
-    if notification.shopify_order_id is not None and policy.cap_reached(found.sent_today, settings):
+    if (
+        notification.shopify_order_id is not None
+        and not policy.is_transactional(notification.trigger)
+        and policy.cap_reached(found.sent_today, settings)
+    ):
         return _finish(notification, "suppressed", "frequency cap for this order reached")
     channel = get_channel(notification.channel, current_app.config["SETTINGS"])
     if channel is None:

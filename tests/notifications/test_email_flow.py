@@ -343,3 +343,40 @@ def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_a
     held = {n.trigger: (n.status, n.reason) for n in _notifications(mail_app) if n.channel == "email"}
     assert held["out_for_delivery"] == ("suppressed", "frequency cap for this order reached")
     assert held["delivered"] == ("suppressed", "frequency cap for this order reached")
+
+
+def test_return_updates_are_never_held_back_by_the_frequency_cap(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    with mail_app.app_context():
+        from app.notifications.models import NotificationSettings
+        from app.notifications.services import create_notification
+        from app.orders.models import Order
+
+        shop_id = db.session.execute(select(Shop.id)).scalar_one()
+        db.session.add(
+            NotificationSettings(
+                shop_id=shop_id,
+                quiet_hours_start=21,
+                quiet_hours_end=8,
+                max_per_order_per_day=1,
+                fallback_to_email=True,
+            )
+        )
+        db.session.commit()
+    work(mail_app, redis_conn)  # the order confirmation spends the whole day's cap of 1
+    with mail_app.app_context():
+        order = db.session.execute(select(Order)).scalar_one()
+        for trigger in ("return_received", "return_resolved"):
+            create_notification(
+                db.session,
+                shop_id=shop_id,
+                trigger=trigger,
+                channel="email",
+                dedupe_key=f"{trigger}:return:1:email",
+                order=order,
+            )
+        db.session.commit()
+    work(mail_app, redis_conn)
+    held = {n.trigger: (n.status, n.reason) for n in _notifications(mail_app) if n.channel == "email"}
+    assert held["return_received"][0] == "sent" and held["return_resolved"][0] == "sent", held
