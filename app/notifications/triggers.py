@@ -62,13 +62,28 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
             return None  # a split order gets one "all delivered" message instead of one per parcel
         return trigger, f"shipment:{event.shopify_fulfillment_id}"
     if event.kind in ("shipment.delayed", "shipment.stalled"):
-        return "delayed", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
+        # One "running late" message per estimate the parcel misses: a delay and a stall found together are one
+        # piece of news, and a revised estimate that passes too is the next one.
+        return "delayed", f"shipment:{event.shopify_fulfillment_id}:late:{_estimate_end(session, event)}"
     if event.kind == "shipment.estimate_changed":
         return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
     if event.kind == "return.status_changed":
         trigger = RETURN_TRIGGERS.get(data.get("to") or "")
         return (trigger, f"return:{data.get('return_id')}") if trigger else None
     return None
+
+
+def _estimate_end(session: Session, event: DomainEvent) -> str:
+    """The estimate the shopper is now given for the parcel (a delay's revised one), as the news it is about."""
+    revised = (event.data or {}).get("new_to")
+    if revised:
+        return str(revised)
+    current = session.execute(
+        select(Fulfillment.estimate_to).where(
+            Fulfillment.shop_id == event.shop_id, Fulfillment.shopify_fulfillment_id == event.shopify_fulfillment_id
+        )
+    ).scalar()
+    return current.isoformat() if current else "unknown"
 
 
 def _shipment_count(session: Session, event: DomainEvent) -> int:

@@ -15,7 +15,7 @@ from app.notifications.models import ContactPreference, Notification, Notificati
 from app.shopify.models import Shop
 from tests.conftest import SHOP
 from tests.notifications.conftest import release_scheduled_jobs
-from tests.tracking.test_timeline import T0, event_payload, fulfillment_payload, order_payload
+from tests.tracking.test_timeline import T0, event_payload, fulfillment_payload, iso, order_payload
 
 
 def work(app, redis_conn) -> None:
@@ -380,3 +380,32 @@ def test_return_updates_are_never_held_back_by_the_frequency_cap(mail_app, send,
     work(mail_app, redis_conn)
     held = {n.trigger: (n.status, n.reason) for n in _notifications(mail_app) if n.channel == "email"}
     assert held["return_received"][0] == "sent" and held["return_resolved"][0] == "sent", held
+
+
+def test_a_late_parcel_gets_one_running_late_message_per_new_estimate(mail_app, send, smtp, redis_conn):
+    from datetime import UTC, datetime
+
+    from app.tracking.monitor import check_shop
+
+    shipped = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)  # Monday; the estimate ends Thursday 19th
+    send("orders/create", order_payload(shipped, created_at=iso(shipped)))
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], shipped, shipped, "SHP5012345678"))
+    send("fulfillment_events/create", event_payload(9, 501, "in_transit", shipped + timedelta(hours=8)))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+
+    def monitor(now: datetime) -> None:
+        with mail_app.app_context():
+            shop_id = db.session.execute(select(Shop.id)).scalar_one()
+            check_shop(db.session, shop_id, now=now)
+            db.session.commit()
+        work(mail_app, redis_conn)
+
+    # A week on: the estimate has passed AND no scan for days: delayed and stalled at once, one real change.
+    monitor(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))
+    late = [m for m in smtp.mailbox.messages if "running late" in str(m["Subject"])]
+    assert len(late) == 1
+    # The revised estimate passes too: that is news, and gets its own message.
+    monitor(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
+    late = [m for m in smtp.mailbox.messages if "running late" in str(m["Subject"])]
+    assert len(late) == 2
