@@ -31,6 +31,10 @@ _UI_TEXT = {
     "unsubscribe": N_("email.unsubscribe"),
     "why": N_("email.why"),
 }
+# Messages about the whole order (its confirmation, a return) list its items as the order's, not a parcel's.
+_ORDER_WIDE_TRIGGERS = frozenset(
+    {"order_confirmed", "return_requested", "return_approved", "return_declined", "return_received", "return_resolved"}
+)
 
 MAX_SUBJECT = 200
 MAX_BODY = 5000
@@ -135,6 +139,8 @@ def render_message(
     subject = " ".join(parts["subject"].split())[:MAX_SUBJECT]
     body = parts["body"].strip()
     ui = {name: t(locale, key) for name, key in _UI_TEXT.items()}
+    if trigger in _ORDER_WIDE_TRIGGERS:
+        ui["items"] = t(locale, N_("email.items.order"))
     footer = ui["why"].format(shop_name=context.get("shop_name") or "")
     text_parts = [body]
     if context.get("tracking_url"):

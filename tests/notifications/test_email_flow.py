@@ -409,3 +409,16 @@ def test_a_late_parcel_gets_one_running_late_message_per_new_estimate(mail_app, 
     monitor(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
     late = [m for m in smtp.mailbox.messages if "running late" in str(m["Subject"])]
     assert len(late) == 2
+
+
+def test_the_items_are_the_orders_in_an_order_email_and_the_parcels_in_a_shipment_email(
+    mail_app, send, smtp, redis_conn
+):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
+    bodies = {str(m["Subject"]): m.get_body(("plain",)).get_content() for m in smtp.mailbox.messages}
+    assert "In this order:" in bodies["Order #1001 confirmed"]
+    assert "In this shipment" not in bodies["Order #1001 confirmed"]
+    assert "In this shipment:" in bodies["Your order #1001 is on its way"]
