@@ -320,23 +320,29 @@ def test_a_shipped_email_reuses_every_compiled_statement(mail_app, send, smtp, r
     assert compiled_again == []
 
 
-def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_app, send, smtp, redis_conn):
-    send("orders/create", order_payload(T0))
-    _name_shop(mail_app)
-    with mail_app.app_context():
-        from app.notifications.models import NotificationSettings
+def _cap_per_order_per_day(app, cap: int) -> int:
+    """The shop's notification settings with a per-order daily cap of `cap`; returns the shop's id."""
+    from app.notifications.models import NotificationSettings
 
+    with app.app_context():
         shop_id = db.session.execute(select(Shop.id)).scalar_one()
         db.session.add(
             NotificationSettings(
                 shop_id=shop_id,
                 quiet_hours_start=21,
                 quiet_hours_end=8,
-                max_per_order_per_day=2,
+                max_per_order_per_day=cap,
                 fallback_to_email=True,
             )
         )
         db.session.commit()
+    return shop_id
+
+
+def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_app, send, smtp, redis_conn):
+    send("orders/create", order_payload(T0))
+    _name_shop(mail_app)
+    _cap_per_order_per_day(mail_app, 2)
     work(mail_app, redis_conn)
     _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
     assert [m["Subject"] for m in smtp.mailbox.messages] == ["Order #1001 confirmed", "Your order #1001 is on its way"]
@@ -348,24 +354,12 @@ def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_a
 def test_return_updates_are_never_held_back_by_the_frequency_cap(mail_app, send, smtp, redis_conn):
     send("orders/create", order_payload(T0))
     _name_shop(mail_app)
+    shop_id = _cap_per_order_per_day(mail_app, 1)
+    work(mail_app, redis_conn)  # the order confirmation spends the whole day's cap of 1
     with mail_app.app_context():
-        from app.notifications.models import NotificationSettings
         from app.notifications.services import create_notification
         from app.orders.models import Order
 
-        shop_id = db.session.execute(select(Shop.id)).scalar_one()
-        db.session.add(
-            NotificationSettings(
-                shop_id=shop_id,
-                quiet_hours_start=21,
-                quiet_hours_end=8,
-                max_per_order_per_day=1,
-                fallback_to_email=True,
-            )
-        )
-        db.session.commit()
-    work(mail_app, redis_conn)  # the order confirmation spends the whole day's cap of 1
-    with mail_app.app_context():
         order = db.session.execute(select(Order)).scalar_one()
         for trigger in ("return_received", "return_resolved"):
             create_notification(
