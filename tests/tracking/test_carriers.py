@@ -520,3 +520,11 @@ def test_check_digit_format_needs_payload_and_check_groups() -> None:
         TrackingFormat("bad", r"[0-9]{10}", mod7)
     with pytest.raises(ValueError):
         TrackingFormat("bad", r"X[0-9]{3}", specificity=100)
+
+
+@pytest.mark.parametrize("number", ["1Z000000000000000A", "1Z999AA1012345678X"])
+def test_a_letter_where_a_check_digit_belongs_is_refused_not_raised(number):
+    # Found by the hypothesis test above: the data-set package raised ValueError on these (a webhook job crash).
+    for hint in (None, "UPS", "Amazon"):
+        found = detect_carrier(number, hint=hint)
+        assert found is None or found.code != "ups"

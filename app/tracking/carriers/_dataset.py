@@ -63,7 +63,12 @@ class DataSetFormat(NumberFormat):
         return self.definition.courier.code
 
     def verdict(self, number: str) -> bool | None:
-        found = self.definition.test(number)
+        try:
+            found = self.definition.test(number)
+        except ValueError:
+            # tracking-numbers 0.1.8 reads a letter where a check digit belongs with int() (1Z...A): the shape
+            # matched, the number cannot be valid.
+            return False
         return None if found is None else found.valid
 
 
