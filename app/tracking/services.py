@@ -103,9 +103,15 @@ def derive_shipment_state(fulfillment: Fulfillment, events: list[TrackingEvent])
     if (fulfillment.status or "").lower() == "cancelled":
         return Status.CANCELLED
     known = [e for e in events if e.status]
-    if known:
-        return Status(max(known, key=_evidence_rank).status)
     mapped = from_shopify_event_status(fulfillment.shipment_status)
+    if known:
+        latest = max(known, key=_evidence_rank)
+        # The fulfilment's own shipment_status is evidence as of its updated_at: scans that arrive after it
+        # but happened before it must not take the parcel back (delivered, then "in transit" again).
+        if mapped is not None and fulfillment.shopify_updated_at is not None:
+            if (fulfillment.shopify_updated_at, step_index(mapped)) > _evidence_rank(latest)[:2]:
+                return mapped
+        return Status(latest.status)
     if mapped is not None:
         return mapped
     if (fulfillment.status or "").lower() in ("error", "failure"):
