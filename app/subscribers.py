@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.events import ORDER_UPSERTED, REFUND_CREATED
-from app.notifications.handlers import record_checkout_consent
+from app.notifications.handlers import plan_news_held_for_the_order, record_checkout_consent
 from app.notifications.triggers import plan_notifications
 from app.recommendations.handlers import on_order_upserted as update_recommendations_for_order
 from app.registry import EventSubscriber, Handler
@@ -19,6 +19,7 @@ IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {
         update_recommendations_for_order,
         record_checkout_consent,
         refresh_order_shipments,
+        plan_news_held_for_the_order,
     ),
     REFUND_CREATED: (resolve_return_refunded_in_shopify,),
 }
