@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import BigIntPK, ShopScoped, utcnow
@@ -31,6 +31,9 @@ class Order(ShopScoped, db.Model):
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
     customer_first_name: Mapped[str | None] = mapped_column(String(255))
+    # What support searches by (app/orders/queries.py): the full name, the phone's national digits.
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    phone_key: Mapped[str | None] = mapped_column(String(16))
     customer_locale: Mapped[str | None] = mapped_column(String(20))
     financial_status: Mapped[str | None] = mapped_column(String(40))
     fulfillment_status: Mapped[str | None] = mapped_column(String(40))
@@ -52,6 +55,17 @@ class Order(ShopScoped, db.Model):
 
 # Shoppers find an order by its name as their confirmation shows it, in any case (app/orders/queries.py).
 db.Index("ix_orders_shop_id_upper_name", Order.shop_id, func.upper(Order.name))
+# The admin's order search and its newest-first pages (keyset on placed time, then id).
+db.Index("ix_orders_shop_id_lower_email", Order.shop_id, func.lower(Order.email))
+db.Index("ix_orders_shop_id_phone_key", Order.shop_id, Order.phone_key)
+db.Index(
+    "ix_orders_shop_id_lower_customer_name",
+    Order.shop_id,
+    func.lower(Order.customer_name).label("customer_name_lower"),
+    postgresql_ops={"customer_name_lower": "varchar_pattern_ops"},  # prefix search (LIKE 'som%') uses it
+)
+db.Index("ix_orders_shop_id_created_id", Order.shop_id, Order.shopify_created_at, Order.id)
+db.Index("ix_orders_shop_id_status_created_id", Order.shop_id, Order.status, Order.shopify_created_at, Order.id)
 
 
 class Fulfillment(ShopScoped, db.Model):
@@ -61,6 +75,20 @@ class Fulfillment(ShopScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("shop_id", "shopify_fulfillment_id"),
         db.Index("ix_fulfillments_shop_id_shopify_order_id", "shop_id", "shopify_order_id"),
+        db.Index("ix_fulfillments_shop_id_tracking_number", "shop_id", "tracking_number"),
+        db.Index("ix_fulfillments_shop_id_carrier_code", "shop_id", "carrier_code"),
+        db.Index(
+            "ix_fulfillments_shop_id_delayed",
+            "shop_id",
+            postgresql_where=text("is_delayed"),
+            sqlite_where=text("is_delayed"),
+        ),
+        db.Index(
+            "ix_fulfillments_shop_id_stalled",
+            "shop_id",
+            postgresql_where=text("is_stalled"),
+            sqlite_where=text("is_stalled"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -73,6 +101,8 @@ class Fulfillment(ShopScoped, db.Model):
     tracking_company: Mapped[str | None] = mapped_column(String(255))
     tracking_numbers: Mapped[list[str] | None] = mapped_column(JSON)
     tracking_urls: Mapped[list[str] | None] = mapped_column(JSON)
+    # The first tracking number as support types it (upper case, no spaces), for the admin's search.
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
     line_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     destination_country: Mapped[str | None] = mapped_column(String(2))
     shopify_created_at: Mapped[datetime | None]

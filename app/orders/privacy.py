@@ -74,6 +74,7 @@ def export_customer_data(session: Session, shop_id: int, customer: CustomerRef) 
                 "email": o.email,
                 "phone": o.phone,
                 "first_name": o.customer_first_name,
+                "name": o.customer_name,
                 "locale": o.customer_locale,
                 "placed_at": o.shopify_created_at.isoformat() if o.shopify_created_at else None,
                 "items": [{"title": i.get("title"), "quantity": i.get("quantity")} for i in (o.line_items or [])],
@@ -111,7 +112,15 @@ def erase_customer_data(session: Session, shop_id: int, customer: CustomerRef) -
     result = session.execute(
         update(Order)
         .where(Order.shop_id == shop_id, condition)
-        .values(email=None, phone=None, customer_first_name=None, customer_locale=None, shopify_customer_id=None)
+        .values(
+            email=None,
+            phone=None,
+            phone_key=None,
+            customer_first_name=None,
+            customer_name=None,
+            customer_locale=None,
+            shopify_customer_id=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -1,14 +1,19 @@
-"""Read-only: find an order the way a shopper names it (what their confirmation says, plus email or phone) or by
-our id."""
+"""Read-only: find an order the way a shopper names it (what their confirmation says, plus email or phone), by
+our id, or the way support looks for one (`search_orders`: one box, filters, newest first, page by page)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.orders.models import Order
+from app.orders.models import Fulfillment, Order
+from app.orders.status import Status
 
 ORDER_REF = re.compile(r"\A#?\s*(\d{1,12})\Z")
 
@@ -43,20 +48,26 @@ def _phone_digits(value: str | None) -> str:
     return digits[-9:] if len(digits) >= 9 else digits
 
 
+def phone_key(value: str | None) -> str | None:
+    """A phone as orders are searched by it: its last nine digits (the national number), None if too short."""
+    digits = _phone_digits(value)
+    return digits if len(digits) >= 8 else None
+
+
 def find_order_for_shopper(
     session: Session, shop_id: int, order_ref: str | None, email: str | None, phone: str | None
 ) -> Order | None:
     """The order when number AND (email or phone) match; None otherwise, without saying which part failed."""
     condition = order_ref_condition(order_ref)
     email = (email or "").strip().lower()
-    phone_key = _phone_digits(phone)
-    if condition is None or not (email or len(phone_key) >= 8):
+    wanted_phone = phone_key(phone)
+    if condition is None or not (email or wanted_phone):
         return None
     candidates = session.execute(select(Order).where(Order.shop_id == shop_id, condition).limit(5)).scalars()
     for order in candidates:
         if email and order.email and order.email.strip().lower() == email:
             return order
-        if phone_key and len(phone_key) >= 8 and _phone_digits(order.phone) == phone_key:
+        if wanted_phone and _phone_digits(order.phone) == wanted_phone:
             return order
     return None
 
@@ -64,3 +75,170 @@ def find_order_for_shopper(
 def find_order_by_id(session: Session, shop_id: int, order_id: int) -> Order | None:
     """The shop's order with our id, or None (another shop's id finds nothing)."""
     return session.execute(select(Order).where(Order.id == order_id, Order.shop_id == shop_id)).scalar_one_or_none()
+
+
+# What the admin's status filter offers besides the order's own status: flags its parcels carry.
+FLAG_FILTERS = ("delayed", "stalled", "overdue")
+STATUS_FILTERS = tuple(status.value for status in Status if status != Status.LABEL_CREATED) + FLAG_FILTERS
+PAGE_SIZE = 50
+_EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\Z")
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """What support asked for: one search box and the filters. Every field optional."""
+
+    text: str = ""
+    status: str | None = None
+    carrier: str | None = None
+    placed_from: date | None = None
+    placed_to: date | None = None  # inclusive, in the shop's time zone
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    next_cursor: str | None  # opaque to the page: "<placed time iso>|<id>" of the last row
+
+
+def _text_condition(raw: str) -> ColumnElement[bool] | None:
+    """What the search box means, by its shape: an email, an order name or number, a phone, a tracking
+    number, a customer's name (a prefix). Each shape uses its own index; several may apply at once."""
+    text = " ".join(raw.split())
+    if not text:
+        return None
+    if _EMAIL.match(text):
+        return func.lower(Order.email) == text.lower()
+    conditions: list[ColumnElement[bool]] = []
+    by_name = order_ref_condition(text)
+    if by_name is not None:
+        conditions.append(by_name)
+    wanted_phone = phone_key(text) if re.fullmatch(r"[+\d\s().-]{8,}", text) else None
+    if wanted_phone:
+        conditions.append(Order.phone_key == wanted_phone)
+    tracking = "".join(ch for ch in text if ch.isalnum()).upper()
+    if len(tracking) >= 6:
+        conditions.append(
+            exists().where(
+                Fulfillment.shop_id == Order.shop_id,
+                Fulfillment.shopify_order_id == Order.shopify_order_id,
+                Fulfillment.tracking_number == tracking[:64],
+            )
+        )
+    if not text.isdigit():
+        pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(func.lower(Order.customer_name).like(pattern, escape="\\"))
+    return or_(*conditions) if conditions else None
+
+
+def _status_condition(status: str) -> ColumnElement[bool] | None:
+    if status in ("delayed", "stalled"):
+        flag = Fulfillment.is_delayed if status == "delayed" else Fulfillment.is_stalled
+        parcel = exists().where(
+            Fulfillment.shop_id == Order.shop_id,
+            Fulfillment.shopify_order_id == Order.shopify_order_id,
+            flag.is_(True),
+        )
+        return or_(Order.status == status, parcel) if status == "delayed" else parcel
+    if status == "overdue":
+        return Order.is_fulfillment_overdue.is_(True)
+    if status in STATUS_FILTERS:
+        return Order.status == status
+    return None
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz).astimezone(UTC)
+
+
+def order_search_query(shop_id: int, search: OrderSearch, tz: ZoneInfo) -> Select:
+    """The shop's orders matching `search`, newest first (placed time, then id: the keyset)."""
+    query = select(Order).where(Order.shop_id == shop_id)
+    text_condition = _text_condition(search.text or "")
+    if search.text and search.text.strip() and text_condition is None:
+        return query.where(Order.id.is_(None))  # nothing can match what was typed
+    if text_condition is not None:
+        query = query.where(text_condition)
+    if search.status:
+        status_condition = _status_condition(search.status)
+        if status_condition is not None:
+            query = query.where(status_condition)
+    if search.carrier:
+        query = query.where(
+            exists().where(
+                Fulfillment.shop_id == Order.shop_id,
+                Fulfillment.shopify_order_id == Order.shopify_order_id,
+                Fulfillment.carrier_code == search.carrier,
+            )
+        )
+    if search.placed_from:
+        query = query.where(Order.shopify_created_at >= _local_midnight(search.placed_from, tz))
+    if search.placed_to:
+        query = query.where(Order.shopify_created_at < _local_midnight(search.placed_to + timedelta(days=1), tz))
+    return query.order_by(Order.shopify_created_at.desc(), Order.id.desc())
+
+
+def _after(cursor: str | None) -> ColumnElement[bool] | None:
+    if not cursor or "|" not in cursor:
+        return None
+    placed, _, row_id = cursor.partition("|")
+    try:
+        placed_at = bindparam(None, datetime.fromisoformat(placed), type_=Order.shopify_created_at.type)
+        # A row comparison, so PostgreSQL starts the index scan at the cursor instead of filtering up to it.
+        return tuple_(Order.shopify_created_at, Order.id) < tuple_(placed_at, bindparam(None, int(row_id)))
+    except ValueError:
+        return None
+
+
+def search_orders(
+    session: Session,
+    shop_id: int,
+    search: OrderSearch,
+    tz: ZoneInfo,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> OrderPage:
+    """One page of the shop's orders matching `search`, newest first, after `cursor` (keyset paging: a page
+    costs the same at the millionth order as at the first)."""
+    query = order_search_query(shop_id, search, tz)
+    after = _after(cursor)
+    if after is not None:
+        query = query.where(after)
+    rows = list(session.execute(query.limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = f"{last.shopify_created_at.isoformat()}|{last.id}"
+    return OrderPage(orders=rows, next_cursor=next_cursor)
+
+
+def iter_search_results(
+    session: Session, shop_id: int, search: OrderSearch, tz: ZoneInfo, chunk: int = 500
+) -> Iterator[Order]:
+    """Every order matching `search`, newest first, read a chunk at a time (for the CSV export)."""
+    cursor = None
+    while True:
+        page = search_orders(session, shop_id, search, tz, cursor=cursor, limit=chunk)
+        yield from page.orders
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+        session.expunge_all()
+
+
+def shipments_by_order(session: Session, shop_id: int, orders: list[Order]) -> dict[int, list[Fulfillment]]:
+    """The parcels of a page of orders, in one read, by Shopify order id."""
+    ids = [order.shopify_order_id for order in orders]
+    found: dict[int, list[Fulfillment]] = {order_id: [] for order_id in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(Fulfillment)
+        .where(Fulfillment.shop_id == shop_id, Fulfillment.shopify_order_id.in_(ids))
+        .order_by(Fulfillment.shopify_created_at, Fulfillment.id)
+    ).scalars()
+    for fulfillment in rows:
+        found[fulfillment.shopify_order_id].append(fulfillment)
+    return found

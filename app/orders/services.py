@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
+from app.orders.queries import phone_key
 from app.orders.status import from_shopify_event_status
 
 
@@ -104,6 +105,8 @@ def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "email": payload.get("email") or payload.get("contact_email") or customer.get("email"),
         "phone": payload.get("phone") or customer.get("phone"),
         "customer_first_name": customer.get("first_name"),
+        "customer_name": _full_name(customer, payload),
+        "phone_key": phone_key(payload.get("phone") or customer.get("phone")),
         "customer_locale": payload.get("customer_locale"),
         "financial_status": payload.get("financial_status"),
         "fulfillment_status": payload.get("fulfillment_status"),
@@ -114,10 +117,29 @@ def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "shipping_province": (shipping.get("province_code") or shipping.get("province") or None),
         "cancelled_at": parse_timestamp(payload.get("cancelled_at")),
         "closed_at": parse_timestamp(payload.get("closed_at")),
-        "shopify_created_at": parse_timestamp(payload.get("created_at")),
+        # Never empty: the admin lists orders newest first by it (and pages on it).
+        "shopify_created_at": parse_timestamp(payload.get("created_at")) or updated_at or utcnow(),
         "shopify_updated_at": updated_at,
         "updated_at": utcnow(),
     }
+
+
+def _full_name(customer: dict[str, Any], payload: dict[str, Any]) -> str | None:
+    """The customer's name as support would type it: the customer's, else the billing or shipping address's."""
+    for source in (customer, payload.get("billing_address") or {}, payload.get("shipping_address") or {}):
+        if not isinstance(source, dict):
+            continue
+        name = " ".join(str(source.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+        name = name or str(source.get("name") or "").strip()
+        if name:
+            return " ".join(name.split())[:255]
+    return None
+
+
+def tracking_number_key(number: str | None) -> str | None:
+    """A tracking number as the admin's search compares it: upper case, without spaces or dashes."""
+    key = "".join(ch for ch in str(number or "") if ch.isalnum()).upper()
+    return key[:64] or None
 
 
 def fulfillment_values(shop_id: int, payload: dict[str, Any], order_id: int | None = None) -> dict[str, Any]:
@@ -139,6 +161,7 @@ def fulfillment_values(shop_id: int, payload: dict[str, Any], order_id: int | No
         "tracking_company": payload.get("tracking_company"),
         "tracking_numbers": [str(n) for n in numbers],
         "tracking_urls": [str(u) for u in urls],
+        "tracking_number": tracking_number_key(numbers[0]) if numbers else None,
         "line_items": [
             {
                 "id": item.get("id"),

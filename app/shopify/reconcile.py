@@ -94,6 +94,7 @@ query ReconcileOrders($first: Int!, $after: String, $query: String!) {{
       customer {{
         id
         firstName
+        lastName
         locale
         numberOfOrders
         updatedAt
@@ -225,6 +226,7 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
         customer = {
             "id": legacy_id(customer_node.get("id")),
             "first_name": customer_node.get("firstName"),
+            "last_name": customer_node.get("lastName"),
             "email": (customer_node.get("defaultEmailAddress") or {}).get("emailAddress"),
             "phone": (customer_node.get("defaultPhoneNumber") or {}).get("phoneNumber"),
             "locale": customer_node.get("locale"),

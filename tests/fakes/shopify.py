@@ -787,9 +787,7 @@ class FakeShopify:
                 value = None if node is None else self._project(node, f, "Order", args_of)
             elif f.name in (RETURNS_QUERY_FIELDS if operation.kind == "query" else RETURNS_MUTATION_FIELDS):
                 value = execute_returns_field(self, shop, operation.kind, f, args, args_of)
-            elif f.name in (
-                shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS
-            ):
+            elif f.name in (shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS):
                 value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
@@ -1043,6 +1041,7 @@ def order_node(
     currency: str = "USD",
     customer_id: int | None = 115310627314723954,
     customer_first_name: str | None = "Jon",
+    customer_last_name: str | None = "Snow",
     customer_locale: str | None = "en",
     customer_orders: int = 1,
     locale: str | None = "en",
@@ -1060,7 +1059,7 @@ def order_node(
         customer = {
             "id": _gid("Customer", customer_id),
             "firstName": customer_first_name,
-            "lastName": "Snow",
+            "lastName": customer_last_name,
             "locale": customer_locale,
             "numberOfOrders": str(customer_orders),
             "updatedAt": updated_at,

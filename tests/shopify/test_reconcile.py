@@ -164,6 +164,7 @@ def _graphql_node_from_rest(payload: dict[str, Any]) -> dict[str, Any]:
         currency=payload["currency"],
         customer_id=customer["id"],
         customer_first_name=customer["first_name"],
+        customer_last_name=customer["last_name"],
         locale=payload["customer_locale"],
         shipping_country=shipping["country_code"],
         shipping_province=shipping["province_code"],
