@@ -13,7 +13,7 @@ from app.recommendations.admin import recommendations_admin_bp, recommendations_
 from app.recommendations.attribution import recommendation_links_bp
 from app.registry import NavItem
 from app.returns.admin import returns_admin_bp
-from app.returns.storefront import returns_storefront_bp
+from app.returns.storefront import returns_links_bp, returns_storefront_bp
 from app.tracking.admin import tracking_admin_bp
 from app.tracking.storefront import tracking_links_bp, tracking_storefront_bp
 
@@ -30,6 +30,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     returns_storefront_bp,
     # anyone holding a signed link (/l)
     tracking_links_bp,
+    returns_links_bp,
     notification_links_bp,
     recommendation_links_bp,
     # SMS and LINE providers (/hooks)

@@ -38,7 +38,7 @@ def register_cli(app: Flask) -> None:
         settings = current_app.config["SETTINGS"]
         if settings.is_production:
             raise click.ClickException("the demo refuses to run with production settings")
-        from app.demo import demo_tracking_links
+        from app.demo import demo_returns_links, demo_tracking_links
 
         shop = setup_demo()
         base = f"http://{host}:{port}"
@@ -53,6 +53,9 @@ def register_cli(app: Flask) -> None:
         )
         for name, status, path in demo_tracking_links(shop.id):
             click.echo(f"  {name:>6}  {status:<19} {base}{path}")
+        click.echo("\nReturns portal and return status pages (signed links; add ?locale=th for Thai):")
+        for name, status, path in demo_returns_links(shop.id):
+            click.echo(f"  {name:>9}  {status:<19} {base}{path}")
         if not no_serve:
             from werkzeug.serving import run_simple
 

@@ -13,12 +13,12 @@ from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
 from app.recommendations.demo import seed_demo_catalogue
-from app.returns.demo import seed_demo_returns
+from app.returns.demo import demo_returns_links, seed_demo_returns
 from app.shopify.models import Shop
 from app.shopify.shops import get_shop, shop_id_for_domain
 from app.tracking.demo import seed_demo_orders
 
-__all__ = ["DEMO_SHOP_DOMAIN", "DEMO_SEEDERS", "demo_tracking_links", "setup_demo"]
+__all__ = ["DEMO_SHOP_DOMAIN", "DEMO_SEEDERS", "demo_returns_links", "demo_tracking_links", "setup_demo"]
 
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
@@ -57,5 +57,3 @@ def setup_demo() -> Shop:
     for seed in DEMO_SEEDERS:
         seed(shop)
     return shop
-
-

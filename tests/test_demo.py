@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -174,3 +175,32 @@ def test_package_metadata_uses_an_spdx_license_string():
     # A `license = {text = ...}` table makes setuptools print a deprecation warning on every install.
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
     assert isinstance(project["license"], str)
+
+
+def test_the_demo_prints_signed_links_that_open_the_returns_portal_and_return_pages(tmp_path):
+    # /proxy/returns needs Shopify's signature (90 s): the demo prints links of our own instead, as for tracking.
+    env = {"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PATH": "/usr/bin:/bin"}
+    setup = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "demo", "--no-serve", "--port", "5050"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert setup.returncode == 0, setup.stderr
+    portal = re.findall(r"(#\d+)\s+portal\s+http://127\.0\.0\.1:5050(/l/returns/\S+)", setup.stdout)
+    statuses = re.findall(r"(\S+)\s+(\w+)\s+http://127\.0\.0\.1:5050(/l/returns/status/\S+)", setup.stdout)
+    assert portal and len(statuses) >= 4, setup.stdout
+    app = create_app(Settings.from_env({key: env[key] for key in ("AFTERCART_ENV", "DATABASE_URL")}))
+    client = app.test_client()
+    name, path = portal[0]
+    page = client.get(path)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert f"Order {name}" in page.text and 'name="qty_' in page.text  # a real order, with items to return
+    assert "Start a return" in page.text and "เริ่มการคืนสินค้า" in client.get(path + "?locale=th").text
+    for _, status, path in statuses:
+        shown = client.get(path)
+        assert shown.status_code == 200 and f'data-return-status="{status}"' in shown.text
+    assert client.get(portal[0][1][:-3] + "xyz").status_code == 404  # a link is signed: a changed one opens nothing
+    with app.app_context():
+        db.engine.dispose()

@@ -22,7 +22,7 @@ from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
-from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, SAMPLE_CONTEXT, render_message
+from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, render_message, sample_context
 from app.notifications.rendering import validate_template as _validate_source
 from app.notifications.services import channel_enabled, default_notification_settings, notification_settings
 from app.orders.models import Order
@@ -61,6 +61,9 @@ VARIABLES = (
     ("tracking_number", "the tracking number (may be empty)"),
     ("items", "the items in the shipment, a list"),
     ("tracking_url", "the link to the tracking page"),
+    ("return_url", "a return's messages: the link to the return's status page"),
+    ("next_steps", "a return's messages: what the shopper does next, in their language (may be empty)"),
+    ("decline_reason", "a declined return: why, in the shopper's language, with your note"),
 )
 SAMPLE_UNSUBSCRIBE_URL = "https://example.com/unsubscribe"
 
@@ -376,7 +379,7 @@ def _branding(shop_id: int) -> dict[str, str]:
 def render_preview(key: TemplateKey, subject: str | None, body: str):
     """The message as a shopper would get it, on the sample order, with this shop's name and branding."""
     shop = g.admin.shop
-    context = {**SAMPLE_CONTEXT, "shop_name": shop.name or shop.domain.split(".")[0]}
+    context = {**sample_context(key.locale), "shop_name": shop.name or shop.domain.split(".")[0]}
     override = {"subject": subject, "body": body} if key.is_email else {"short": body}
     return render_message(
         key.trigger,

@@ -2,7 +2,8 @@
 
 Each is a sandboxed Jinja template (the same language merchants edit): `subject` and `body` for email
 (paragraphs separated by blank lines), `short` for SMS and LINE. Variables: first_name, shop_name,
-order_name, status_label, estimate, carrier, tracking_number, items, tracking_url.
+order_name, status_label, estimate, carrier, tracking_number, items, tracking_url; for returns also
+return_url, next_steps and decline_reason.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         },
         "shipped": {
             "subject": "Your order {{ order_name }} is on its way",
+            # The tracking number (with the carrier) and the estimate are shown beside the body (rendering.py).
             "body": "Hi {{ first_name or 'there' }},\n\nGood news: your order has shipped"
-            "{% if carrier %} with {{ carrier }}{% endif %}.{% if estimate %}\n\nEstimated delivery: "
-            "{{ estimate }}.{% endif %}",
+            "{% if carrier %} with {{ carrier }}{% endif %}.",
             "short": "{{ shop_name }}: {{ order_name }} has shipped{% if estimate %}, arriving {{ estimate }}"
             "{% endif %}. Track: {{ tracking_url }}",
         },
@@ -109,14 +110,16 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         },
         "return_approved": {
             "subject": "Your return for {{ order_name }} is approved",
-            "body": "Hi {{ first_name or 'there' }},\n\nYour return for {{ order_name }} is approved. The return "
-            "page shows how to send the items back.",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour return for {{ order_name }} is approved."
+            "{% if next_steps %}\n\nWhat to do next: {{ next_steps }}{% else %} Your return page shows how to "
+            "send the items back.{% endif %}",
             "short": "{{ shop_name }}: your return for {{ order_name }} is approved.",
         },
         "return_declined": {
             "subject": "About your return request for {{ order_name }}",
             "body": "Hi {{ first_name or 'there' }},\n\nSorry, {{ shop_name }} could not accept the return "
-            "request for {{ order_name }}. Reply to this email if you have questions.",
+            "request for {{ order_name }}.{% if decline_reason %}\n\nWhy: {{ decline_reason }}{% endif %}\n\n"
+            "Reply to this email if you have questions.",
             "short": "{{ shop_name }}: sorry, the return request for {{ order_name }} was declined.",
         },
         "return_received": {
@@ -143,8 +146,7 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "shipped": {
             "subject": "คำสั่งซื้อ {{ order_name }} จัดส่งแล้ว",
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nข่าวดี! คำสั่งซื้อของคุณจัดส่งแล้ว"
-            "{% if carrier %}ผ่าน {{ carrier }}{% endif %}{% if estimate %}\n\nคาดว่าจะได้รับ: {{ estimate }}"
-            "{% endif %}",
+            "{% if carrier %}ผ่าน {{ carrier }}{% endif %}",
             "short": "{{ shop_name }}: {{ order_name }} จัดส่งแล้ว{% if estimate %} คาดว่าจะได้รับ {{ estimate }}"
             "{% endif %} ติดตาม: {{ tracking_url }}",
         },
@@ -206,13 +208,15 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "return_approved": {
             "subject": "คำขอคืนสินค้าของ {{ order_name }} ได้รับการอนุมัติแล้ว",
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nคำขอคืนสินค้าของ "
-            "{{ order_name }} ได้รับการอนุมัติแล้ว ดูวิธีส่งสินค้าคืนได้ที่หน้าการคืนสินค้า",
+            "{{ order_name }} ได้รับการอนุมัติแล้ว{% if next_steps %}\n\nขั้นตอนต่อไป: {{ next_steps }}"
+            "{% else %} ดูวิธีส่งสินค้าคืนได้ที่หน้าการคืนสินค้า{% endif %}",
             "short": "{{ shop_name }}: คำขอคืนสินค้าของ {{ order_name }} อนุมัติแล้ว",
         },
         "return_declined": {
             "subject": "เกี่ยวกับคำขอคืนสินค้าของ {{ order_name }}",
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขออภัยค่ะ {{ shop_name }} "
-            "ไม่สามารถรับคืนสินค้าของ {{ order_name }} ได้ ตอบกลับอีเมลนี้ได้หากมีคำถาม",
+            "ไม่สามารถรับคืนสินค้าของ {{ order_name }} ได้{% if decline_reason %}\n\nเหตุผล: {{ decline_reason }}"
+            "{% endif %}\n\nตอบกลับอีเมลนี้ได้หากมีคำถาม",
             "short": "{{ shop_name }}: ขออภัย คำขอคืนสินค้าของ {{ order_name }} ถูกปฏิเสธ",
         },
         "return_received": {

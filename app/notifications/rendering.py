@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import current_app
 from jinja2 import TemplateError
 from markupsafe import Markup, escape
 
-from app.i18n import N_, t
+from app.i18n import N_, format_day_range, t
 from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.sandbox import render_merchant, render_string
 
-__all__ = ["SAMPLE_CONTEXT", "Rendered", "render_message", "render_string", "validate_template"]
+__all__ = ["SAMPLE_CONTEXT", "Rendered", "render_message", "render_string", "sample_context", "validate_template"]
 
 log = logging.getLogger(__name__)
 
 # The email layout's own words, by the name the layout template uses.
 _UI_TEXT = {
     "track": N_("email.track"),
+    "return": N_("email.see_return"),
+    "tracking_number": N_("email.tracking_number"),
     "items": N_("email.items"),
     "estimate": N_("email.estimate"),
     "unsubscribe": N_("email.unsubscribe"),
@@ -40,17 +43,28 @@ MAX_SUBJECT = 200
 MAX_BODY = 5000
 MAX_SHORT = 600
 
+_SAMPLE_ESTIMATE = (date(2026, 11, 26), date(2026, 11, 28))
 SAMPLE_CONTEXT: dict[str, Any] = {
     "first_name": "Somchai",
     "shop_name": "Demo Store",
     "order_name": "#1001",
     "status_label": "In transit",
-    "estimate": "Thu 26 – Sat 28 Nov",
+    "estimate": "Thu 26 – Sat 28 Nov",  # format_day_range(*_SAMPLE_ESTIMATE, "en")
     "carrier": "Kerry Express",
     "tracking_number": "SHP5012345678",
     "items": ["Cotton tee × 2"],
     "tracking_url": "https://example.com/l/c/sample",
 }
+
+
+def sample_context(locale: str) -> dict[str, Any]:
+    """The sample order a template is previewed on, with its dates and words in `locale`: a Thai preview
+    shows Thai dates, as the shopper's email would (the same helper as the shopper's pages and messages)."""
+    return {
+        **SAMPLE_CONTEXT,
+        "status_label": t(locale, "status.in_transit"),
+        "estimate": format_day_range(*_SAMPLE_ESTIMATE, locale),
+    }
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,20 @@ def _plain(context: dict[str, Any]) -> dict[str, Any]:
         for key, value in context.items()
         if isinstance(value, str | int | float | bool | list | tuple | dict) or value is None
     }
+
+
+def _facts(ui: dict[str, str], context: dict[str, Any], body: str) -> list[tuple[str, str]]:
+    """The parcel's facts shown beside the message (tracking number with its carrier, the estimate), each only
+    when the message does not already say it: a fact is told once."""
+    facts = []
+    number = context.get("tracking_number")
+    if number and str(number) not in body:
+        carrier = context.get("carrier")
+        facts.append((ui["tracking_number"], f"{number} · {carrier}" if carrier else str(number)))
+    estimate = context.get("estimate")
+    if estimate and str(estimate) not in body:
+        facts.append((ui["estimate"], str(estimate)))
+    return facts
 
 
 def _paragraphs(text: str) -> Markup:
@@ -142,9 +170,18 @@ def render_message(
     if trigger in _ORDER_WIDE_TRIGGERS:
         ui["items"] = t(locale, N_("email.items.order"))
     footer = ui["why"].format(shop_name=context.get("shop_name") or "")
+    facts = _facts(ui, context, body)
+    # A message about a return leads to the return's own page; every other one to the order's tracking page.
+    button = (
+        (ui["return"], context["return_url"])
+        if context.get("return_url")
+        else (ui["track"], context.get("tracking_url"))
+    )
     text_parts = [body]
-    if context.get("tracking_url"):
-        text_parts.append(f"{ui['track']}: {context['tracking_url']}")
+    if facts:
+        text_parts.append("\n".join(f"{label}: {value}" for label, value in facts))
+    if button[1]:
+        text_parts.append(f"{button[0]}: {button[1]}")
     if context.get("items"):
         text_parts.append(ui["items"] + ":\n" + "\n".join(f"- {item}" for item in context["items"]))
     recommendations_title = t(locale, "recs.title.email")
@@ -158,6 +195,9 @@ def render_message(
         subject=subject,
         recommendations_title=recommendations_title,
         paragraphs=_paragraphs(body),
+        facts=facts,
+        button_label=button[0],
+        button_url=button[1],
         ui=ui,
         footer=footer,
         unsubscribe_url=unsubscribe_url,

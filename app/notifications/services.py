@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_unless_present, utcnow
+from app.events import DomainEvent
 from app.extensions import db
 from app.i18n import format_day_range, t, zone
 from app.jobs import enqueue, enqueue_after_commit, job_id, job_is_alive, with_app_context
@@ -37,6 +38,7 @@ from app.notifications.preferences import (
 from app.notifications.rendering import render_message
 from app.orders.models import Customer, Fulfillment, Order
 from app.recommendations import UNREAD, recommendations_for_email
+from app.returns.messages import return_message_facts
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.tracking.branding import tokens_for
@@ -97,6 +99,7 @@ def message_context(
         status_label = t(locale, f"status.{display_state(shipment).value}")
         items = [f"{i.get('title')} × {i.get('quantity')}" for i in (shipment.line_items or [])] or items
     return {
+        **_return_context(notification, shop),
         "first_name": first_name,
         "shop_name": shop.name or shop.domain.split(".")[0],
         "order_name": order.name,
@@ -112,6 +115,27 @@ def message_context(
             for card in recommendations_for_email(shop.id, order, locale, email_preference=email_preference)
         ],
     }
+
+
+def _return_context(notification: Notification, shop: Shop) -> dict[str, Any]:
+    """For a message about a return: its status page (the email's button), what to do next, why it was
+    declined. The return is the one named by the domain event that planned the message."""
+    if not notification.trigger.startswith("return_") or notification.domain_event_id is None:
+        return {}
+    data = db.session.execute(
+        select(DomainEvent.data).where(
+            DomainEvent.id == notification.domain_event_id, DomainEvent.shop_id == notification.shop_id
+        )
+    ).scalar()
+    return_id = (data or {}).get("return_id")
+    if not isinstance(return_id, int):
+        return {}
+    facts = return_message_facts(db.session, shop.id, return_id, notification.locale)
+    path = facts.pop("return_path", None)
+    if not path:
+        return {}
+    url = f"{current_app.config['SETTINGS'].shopify_app_url}{path}?locale={notification.locale}"
+    return {**facts, "return_url": click_url(shop.id, notification.id, url)}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 
+# Shopify names the only variant of a product without options "Default Title": a placeholder, not a size.
+DEFAULT_VARIANT_TITLE = "Default Title"
+
+
+def shown_variant_title(title: str | None) -> str | None:
+    """A line's variant as a shopper should see it: None for Shopify's placeholder of a product without options."""
+    if not title or title.strip() == DEFAULT_VARIANT_TITLE:
+        return None
+    return title
+
 
 class Order(ShopScoped, db.Model):
     __tablename__ = "orders"

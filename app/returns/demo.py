@@ -13,6 +13,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.orders.demo import deliver, fulfillment_payload, order_payload
 from app.orders.models import Order
+from app.returns.links import return_status_path, returns_portal_path
 from app.returns.models import CustomerLoyalty, ReturnProductFacts, ReturnRequest
 from app.returns.services import (
     RequestedLine,
@@ -32,10 +33,35 @@ SANDALS, SANDALS_V = 9_200_004, 9_300_006
 
 PRODUCTS = [
     (SHIRT, "Linen shirt", "shirt", ["linen"], [(SHIRT_M, "M"), (SHIRT_L, "L"), (SHIRT_XL, "XL")], "890.00"),
-    (SCARF, "Silk scarf", "accessory", ["final-sale"], [(SCARF_V, "Default")], "450.00"),
-    (TOTE, "Canvas tote", "bag", [], [(TOTE_V, "Default")], "590.00"),
+    (SCARF, "Silk scarf", "accessory", ["final-sale"], [(SCARF_V, "Default Title")], "450.00"),
+    (TOTE, "Canvas tote", "bag", [], [(TOTE_V, "Default Title")], "590.00"),
     (SANDALS, "Leather sandals", "shoes", ["shoes"], [(SANDALS_V, "40")], "1290.00"),
 ]
+
+
+# Demo orders whose portal is worth opening: items to return (and a final-sale one refused), a window ended.
+PORTAL_ORDERS = (1020, 1024)
+
+
+def demo_returns_links(shop_id: int) -> list[tuple[str, str, str]]:
+    """(order or return name, what it shows, path of its signed page): the returns portal for a few demo
+    orders, then the status page of every demo return."""
+    links = []
+    for number in PORTAL_ORDERS:
+        found = db.session.execute(
+            select(Order.id, Order.name).where(Order.shop_id == shop_id, Order.order_number == number)
+        ).first()
+        if found is not None:
+            links.append((found.name, "portal", returns_portal_path(shop_id, found.id)))
+    returns = db.session.execute(
+        select(ReturnRequest).where(ReturnRequest.shop_id == shop_id).order_by(ReturnRequest.id)
+    ).scalars()
+    for request in returns:
+        order_name = db.session.execute(select(Order.name).where(Order.id == request.order_id)).scalar()
+        links.append(
+            (request.name or order_name or f"#{request.id}", request.status, return_status_path(shop_id, request.id))
+        )
+    return links
 
 
 def _order_with(number: int, days_ago: float, email: str, name: str, lines: list[tuple[int, int, int]], **kw):

@@ -409,6 +409,7 @@ def _window_refusal(policy: Policy, tier: Tier | None, window: int, ends_on: dat
             days=window,
             date=ends_on.isoformat(),
             tier=better.name,
+            tier_code=better.code,
             tier_days=better.perks.window_days,
         )
     return Explanation.of("returns.no.window_ended", days=window, date=ends_on.isoformat())

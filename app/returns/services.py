@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert, utcnow
 from app.events import record_event
 from app.jobs import enqueue_after_commit, job_id
-from app.orders.models import Customer, Fulfillment, Order
+from app.orders.models import Customer, Fulfillment, Order, shown_variant_title
 from app.returns.models import (
     OPEN_STATUSES,
     CustomerLoyalty,
@@ -125,11 +125,17 @@ class PortalView:
 class ExchangeOption:
     product_id: int
     variant_id: int
-    title: str  # "Canvas tote - Default"
+    title: str  # "Linen shirt - L"; a product without options is its title alone
     price: Decimal
 
 
 MAX_EXCHANGE_OPTIONS = 40
+
+
+def _variant_label(product_title: str | None, variant_title: str | None) -> str:
+    """ "Linen shirt - L"; Shopify's "Default Title" of a product without options is not shown."""
+    shown = shown_variant_title(variant_title)
+    return f"{product_title} - {shown}" if shown else str(product_title or "")
 
 
 def exchange_product_options(session: Session, shop_id: int) -> list[ExchangeOption]:
@@ -144,7 +150,7 @@ def exchange_product_options(session: Session, shop_id: int) -> list[ExchangeOpt
                 options[int(variant["id"])] = ExchangeOption(
                     product.shopify_product_id,
                     int(variant["id"]),
-                    f"{product.title} - {variant.get('title')}",
+                    _variant_label(product.title, variant.get("title")),
                     Decimal(str(variant.get("price") or "0")),
                 )
     if len(options) < MAX_EXCHANGE_OPTIONS:
@@ -171,7 +177,10 @@ def exchange_product_options(session: Session, shop_id: int) -> list[ExchangeOpt
             options.setdefault(
                 variant.shopify_variant_id,
                 ExchangeOption(
-                    product_id, variant.shopify_variant_id, f"{title} - {variant.title}", variant.price or Decimal("0")
+                    product_id,
+                    variant.shopify_variant_id,
+                    _variant_label(title, variant.title),
+                    variant.price or Decimal("0"),
                 ),
             )
     return list(options.values())[:MAX_EXCHANGE_OPTIONS]
@@ -309,6 +318,52 @@ def _catalog_facts(session: Session, shop_id: int, product_ids: list[int]) -> di
     return facts
 
 
+def _item_images(
+    session: Session, shop_id: int, items: list[dict[str, Any]], facts: dict[int, ReturnProductFacts]
+) -> dict[int, str]:
+    """Each line's picture: its variant's in the catalogue, else its product's (returns facts, then catalogue).
+
+    Shopify's order line items carry no image, and the returns facts of a product often have none either;
+    the catalogue the recommendations package syncs does."""
+    from app.recommendations.models import CatalogProduct, CatalogVariant
+
+    variant_ids = {int(i["variant_id"]) for i in items if str(i.get("variant_id") or "").isdigit()}
+    product_ids = {int(i["product_id"]) for i in items if str(i.get("product_id") or "").isdigit()}
+    variant_images = dict(
+        session.execute(
+            select(CatalogVariant.shopify_variant_id, CatalogVariant.image_url).where(
+                CatalogVariant.shop_id == shop_id,
+                CatalogVariant.shopify_variant_id.in_(variant_ids),
+                CatalogVariant.image_url.is_not(None),
+            )
+        ).all()
+        if variant_ids
+        else []
+    )
+    product_images = {p: f.image_url for p, f in facts.items() if f.image_url}
+    lacking = product_ids - set(product_images)
+    if lacking:
+        product_images.update(
+            session.execute(
+                select(CatalogProduct.shopify_product_id, CatalogProduct.image_url).where(
+                    CatalogProduct.shop_id == shop_id,
+                    CatalogProduct.shopify_product_id.in_(lacking),
+                    CatalogProduct.image_url.is_not(None),
+                )
+            ).all()
+        )
+    images = {}
+    for item in items:
+        if not str(item.get("id") or "").isdigit():
+            continue
+        variant = int(item["variant_id"]) if str(item.get("variant_id") or "").isdigit() else None
+        product = int(item["product_id"]) if str(item.get("product_id") or "").isdigit() else None
+        image = variant_images.get(variant) or product_images.get(product)
+        if image:
+            images[int(item["id"])] = image
+    return images
+
+
 def customer_facts(session: Session, order: Order) -> CustomerFacts:
     """Lifetime figures from Shopify (CustomerLoyalty, refreshed by a job) or, until then, from our own
     orders; past returns from our return requests."""
@@ -376,6 +431,7 @@ def already_returned(session: Session, order: Order) -> dict[int, int]:
 def order_facts(session: Session, order: Order) -> tuple[OrderFacts, list[ItemView]]:
     items = order.line_items or []
     facts = product_facts(session, order.shop_id, [int(i["product_id"]) for i in items if i.get("product_id")])
+    images = _item_images(session, order.shop_id, items, facts)
     returned = already_returned(session, order)
     item_facts, views = [], []
     for item in items:
@@ -411,7 +467,7 @@ def order_facts(session: Session, order: Order) -> tuple[OrderFacts, list[ItemVi
                 variant_id=int(item["variant_id"]) if item.get("variant_id") else None,
                 unit_price=price,
                 returnable_quantity=max(0, quantity - returned.get(line_id, 0)),
-                image_url=product.image_url if product else None,
+                image_url=images.get(line_id),
                 exchange_variants=variants,
             )
         )
@@ -691,7 +747,9 @@ def _exchange_target(
         return None, None
     for variant in item.exchange_variants:
         if int(variant["id"]) == line.exchange_variant_id:
-            return f"{item.title} - {variant.get('title')}", Decimal(str(variant.get("price") or item.unit_price))
+            return _variant_label(item.title, variant.get("title")), Decimal(
+                str(variant.get("price") or item.unit_price)
+            )
     for option in exchange_product_options(session, shop_id):
         if option.variant_id == line.exchange_variant_id:
             return option.title, option.price

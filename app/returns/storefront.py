@@ -1,26 +1,29 @@
-"""The shopper's returns portal under /proxy/returns (Shopify's app proxy), and the return status page.
+"""The shopper's returns portal under /proxy/returns (Shopify's app proxy), and the return status page; the
+same pages opened from a signed link under /l/returns (an email's button, the demo), outside the theme.
 
-Every request passes the app-proxy signature check of the storefront kit (`proxy_blueprint`), then the
+Every /proxy request passes the app-proxy signature check of the storefront kit (`proxy_blueprint`), then the
 order is proved by its number plus email/phone (rate-limited), a signed link, or the logged-in customer.
-Pages are answered as application/liquid through the Liquid-safe Jinja environment.
+Proxy pages are answered as application/liquid through the Liquid-safe Jinja environment; link pages as
+HTML, where the link's token (app/returns/links.py) is the proof.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, current_app, g, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import Blueprint, Response, abort, current_app, g, request
 from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import format_moment, t
-from app.orders.models import Order
-from app.orders.queries import order_ref_condition
+from app.orders.models import Order, shown_variant_title
+from app.orders.queries import find_order_by_id, order_ref_condition
 from app.returns.labels import adapter_for
-from app.returns.messages import explain
+from app.returns.links import make_return_token, read_return_token, return_status_path
+from app.returns.messages import decline_reason_text, explain, tier_display_name
 from app.returns.models import ReturnRequest
 from app.returns.rules import RESOLUTIONS
 from app.returns.services import (
@@ -39,6 +42,7 @@ from app.returns.services import (
 )
 from app.returns.tiers import is_seller_fault
 from app.returns.tracking import scans_for
+from app.shopify.models import Shop
 from app.storefront import (
     LOOKUP_MESSAGE_KEYS,
     LookupFailure,
@@ -50,32 +54,52 @@ from app.storefront import (
     shopper_locale,
     shopper_tz,
 )
+from app.storefront.links import deny_framing, make_track_token, read_track_token
 from app.tracking.branding import tokens_for
 from app.tracking.services import tracking_settings
 
-returns_storefront_bp = proxy_blueprint("returns_storefront", __name__, url_prefix="/proxy/returns")
+__all__ = ["make_return_token", "read_return_token", "returns_links_bp", "returns_storefront_bp"]
 
-_SALT = "aftercart.return-link.v1"
+returns_storefront_bp = proxy_blueprint("returns_storefront", __name__, url_prefix="/proxy/returns")
+returns_links_bp = Blueprint("returns_links", __name__, url_prefix="/l/returns")
+returns_links_bp.after_request(deny_framing)
+
 STATUS_STEPS = ("requested", "approved", "awaiting_shipment", "in_transit", "received", "resolved")
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SETTINGS"].secret_key, salt=_SALT)
+@dataclass(frozen=True)
+class _Page:
+    """Where a returns page is served: through the app proxy (Liquid, in the theme, paths under the shop's
+    proxy prefix) or from a signed link (HTML, standalone, paths under /l/returns)."""
+
+    shop: Shop
+    liquid: bool
+    portal_token: str | None = None  # the order's token, on a link page
+
+    def submit_action(self, query: str) -> str:
+        if self.liquid:
+            return f"{_proxy_prefix()}?{query}"
+        return f"/l/returns/{self.portal_token}?{urlencode({'locale': shopper_locale()})}"
+
+    def status_urls(self, return_request: ReturnRequest) -> dict[str, str]:
+        token = make_return_token(return_request.shop_id, return_request.id)
+        locale = urlencode({"locale": shopper_locale()})
+        if self.liquid:
+            base = _proxy_prefix()
+            return {
+                "label_url": f"{base}/status/label?return={token}",
+                "tracking_action": f"{base}/status/tracking?return={token}&{locale}",
+            }
+        path = return_status_path(return_request.shop_id, return_request.id)
+        return {"label_url": f"{path}/label", "tracking_action": f"{path}/tracking?{locale}"}
 
 
-def make_return_token(shop_id: int, return_id: int) -> str:
-    """A link naming one return of one shop (the status page's second factor)."""
-    return _serializer().dumps([shop_id, return_id])
+def _proxy_page() -> _Page:
+    return _Page(shop=g.shop, liquid=True)
 
 
-def read_return_token(token: str | None) -> tuple[int, int] | None:
-    try:
-        shop_id, return_id = _serializer().loads(token or "")
-    except (BadSignature, ValueError, TypeError):
-        return None
-    if not isinstance(shop_id, int) or not isinstance(return_id, int):
-        return None
-    return shop_id, return_id
+def _proxy_prefix() -> str:
+    return request.args.get("path_prefix", "") + "/returns"
 
 
 def _find_order(shop_id: int) -> Order | None:
@@ -126,7 +150,7 @@ def _portal_context(view: PortalView, locale: str) -> dict[str, Any]:
                 "id": item.line_item_id,
                 "product_id": item.product_id,
                 "title": item.title,
-                "variant_title": item.variant_title,
+                "variant_title": shown_variant_title(item.variant_title),
                 "price": _money(item.unit_price, view.currency, locale),
                 "image_url": item.image_url,
                 "max_quantity": item.returnable_quantity if decision.is_eligible else 0,
@@ -152,7 +176,9 @@ def _portal_context(view: PortalView, locale: str) -> dict[str, Any]:
         resolution_labels["store_credit"] = t(
             locale, "returns.resolution.store_credit_bonus", percent=f"{bonus_any.normalize():f}"
         )
-    tier_name = next((tier.name for tier in view.policy.tiers if tier.code == view.decision.tier), None)
+    tier_name = next(
+        (tier_display_name(tier, locale) for tier in view.policy.tiers if tier.code == view.decision.tier), None
+    )
     return {
         "items": items,
         "products": [
@@ -198,34 +224,34 @@ def _recommendations(shop_id: int, placement: str, order: Order | None, reason: 
         return []
 
 
-def _render(template: str, status: int = 200, **context: Any) -> Response:
+def _render(page: _Page, template: str, status: int = 200, **context: Any) -> Response:
     locale = shopper_locale()
-    shop = g.shop
+    shop = page.shop
     settings = tracking_settings(db.session, shop.id)
-    standalone = request.args.get("layout") == "standalone"
+    standalone = request.args.get("layout") == "standalone" or not page.liquid
     keep = {k: v for k, v in request.args.items() if k in ("order", "email", "phone", "token", "locale", "layout")}
-    body = (
-        liquid_env()
-        .get_template(template)
-        .render(
-            _=lambda key, **values: t(locale, key, **values),
-            locale=locale,
-            shop=shop,
-            settings=settings,
-            tokens=tokens_for(settings),
-            standalone=standalone,
-            prefix=request.args.get("path_prefix", "") + "/returns",
-            query=urlencode(keep),
-            form={
-                "order": request.args.get("order", ""),
-                "contact": request.args.get("email") or request.args.get("phone") or "",
-            },
-            **context,
-        )
+    env = liquid_env() if page.liquid else current_app.jinja_env
+    body = env.get_template(template).render(
+        _=lambda key, **values: t(locale, key, **values),
+        locale=locale,
+        shop=shop,
+        settings=settings,
+        tokens=tokens_for(settings),
+        standalone=standalone,
+        prefix=_proxy_prefix(),
+        submit_action=page.submit_action(urlencode(keep)),
+        form={
+            "order": request.args.get("order", ""),
+            "contact": request.args.get("email") or request.args.get("phone") or "",
+        },
+        **context,
     )
-    if standalone:
-        body = "{% layout none %}\n" + body
-    response = Response(body, status=status, mimetype="application/liquid")
+    if not page.liquid:
+        response = Response(body, status=status, mimetype="text/html")
+    else:
+        if standalone:
+            body = "{% layout none %}\n" + body
+        response = Response(body, status=status, mimetype="application/liquid")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -239,18 +265,27 @@ def portal_page():
         order = _find_order(g.shop.id)
     except LookupFailure as failure:
         return _render(
-            "storefront/returns/portal.html", failure.status, error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
+            _proxy_page(),
+            "storefront/returns/portal.html",
+            failure.status,
+            error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code]),
         )
     if order is None:
-        return _render("storefront/returns/portal.html")
+        return _render(_proxy_page(), "storefront/returns/portal.html")
+    return _render_portal(_proxy_page(), order)
+
+
+def _render_portal(page: _Page, order: Order) -> Response:
+    locale = shopper_locale()
     if request_loyalty_refresh(db.session, order):
         db.session.commit()
     view = portal_view(db.session, order)
     return _render(
+        page,
         "storefront/returns/portal.html",
         order=order,
         portal=_portal_context(view, locale),
-        recommendations=_recommendations(g.shop.id, "return_exchange", order, None, locale),
+        recommendations=_recommendations(page.shop.id, "return_exchange", order, None, locale),
     )
 
 
@@ -277,10 +312,18 @@ def submit_return():
         order = _find_order(g.shop.id)
     except LookupFailure as failure:
         return _render(
-            "storefront/returns/portal.html", failure.status, error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
+            _proxy_page(),
+            "storefront/returns/portal.html",
+            failure.status,
+            error=t(locale, LOOKUP_MESSAGE_KEYS[failure.code]),
         )
     if order is None:
-        return _render("storefront/returns/portal.html", 400, error=t(locale, "track.invalid"))
+        return _render(_proxy_page(), "storefront/returns/portal.html", 400, error=t(locale, "track.invalid"))
+    return _submit(_proxy_page(), order)
+
+
+def _submit(page: _Page, order: Order) -> Response:
+    locale = shopper_locale()
     view = portal_view(db.session, order)
     photo_file = request.files.get("photo")
     photo = None
@@ -305,6 +348,7 @@ def submit_return():
         db.session.rollback()
         errors = {field: t(locale, key, **exc.values) for field, key in exc.errors.items()}
         return _render(
+            page,
             "storefront/returns/portal.html",
             422,
             order=order,
@@ -313,13 +357,14 @@ def submit_return():
             chosen=request.form,
             recommendations=[],
         )
-    return _render_status(created, locale)
+    return _render_status(page, created, locale)
 
 
-def _render_status(return_request: ReturnRequest, locale: str, status_code: int = 200, notice: str | None = None):
+def _render_status(
+    page: _Page, return_request: ReturnRequest, locale: str, status_code: int = 200, notice: str | None = None
+) -> Response:
     order = db.session.get(Order, return_request.order_id) if return_request.order_id else None
     adapter = adapter_for(return_request.label_adapter)
-    token = make_return_token(return_request.shop_id, return_request.id)
     reached = [s.status for s in return_request.steps]
     resolution_label = t(locale, f"returns.resolution.{return_request.resolution}") if return_request.resolution else ""
     explain_key = f"returns.status.{return_request.status}.explain"
@@ -328,12 +373,13 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         if return_request.status == "resolved"
         else t(locale, explain_key)
     )
-    tz = shopper_tz(g.shop.iana_timezone)
+    tz = shopper_tz(page.shop.iana_timezone)
     return _render(
+        page,
         "storefront/returns/status.html",
         status_code,
         ret=return_request,
-        token=token,
+        **page.status_urls(return_request),
         steps=[{"status": s, "done": s in reached, "current": s == return_request.status} for s in STATUS_STEPS],
         explanation=explanation,
         history=[
@@ -352,7 +398,7 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         lines=[
             {
                 "title": line.title,
-                "variant_title": line.variant_title,
+                "variant_title": shown_variant_title(line.variant_title),
                 "quantity": line.quantity,
                 "exchange_title": line.exchange_title,
             }
@@ -370,7 +416,7 @@ def _render_status(return_request: ReturnRequest, locale: str, status_code: int 
         if return_request.status == "awaiting_shipment"
         else None,
         has_label=adapter.label(db.session, return_request) is not None,
-        decline_note=return_request.decline_note,
+        decline_reason=decline_reason_text(return_request, locale) if return_request.status == "declined" else None,
         notice=notice,
         # Never an upsell to a shopper the shop let down (a damaged or wrong item).
         recommendations=[]
@@ -390,17 +436,25 @@ def _return_from_token() -> ReturnRequest | None:
 def status_page():
     return_request = _return_from_token()
     if return_request is None:
-        return _render("storefront/returns/portal.html", 404, error=t(shopper_locale(), "track.not_found"))
-    return _render_status(return_request, shopper_locale())
+        return _render(
+            _proxy_page(), "storefront/returns/portal.html", 404, error=t(shopper_locale(), "track.not_found")
+        )
+    return _render_status(_proxy_page(), return_request, shopper_locale())
 
 
 @returns_storefront_bp.post("/status/tracking")
 def add_return_tracking():
     """The shopper sends the parcel back and gives its tracking number."""
     return_request = _return_from_token()
-    locale = shopper_locale()
     if return_request is None:
-        return _render("storefront/returns/portal.html", 404, error=t(locale, "track.not_found"))
+        return _render(
+            _proxy_page(), "storefront/returns/portal.html", 404, error=t(shopper_locale(), "track.not_found")
+        )
+    return _add_tracking(_proxy_page(), return_request)
+
+
+def _add_tracking(page: _Page, return_request: ReturnRequest) -> Response:
+    locale = shopper_locale()
     try:
         add_tracking(
             db.session, return_request, "shopper", request.form.get("company"), str(request.form.get("number") or "")
@@ -408,18 +462,86 @@ def add_return_tracking():
         db.session.commit()
     except (ReturnInputError, TransitionError):
         db.session.rollback()
-        return _render_status(return_request, locale, 422, notice=t(locale, "returns.invalid_choice"))
-    return _render_status(return_request, locale)
+        return _render_status(page, return_request, locale, 422, notice=t(locale, "returns.invalid_choice"))
+    return _render_status(page, return_request, locale)
 
 
 @returns_storefront_bp.get("/status/label")
 def download_label():
-    return_request = _return_from_token()
+    return _label_response(_return_from_token())
+
+
+def _label_response(return_request: ReturnRequest | None) -> Response:
     label = adapter_for(return_request.label_adapter).label(db.session, return_request) if return_request else None
-    if label is None:
+    if label is None or return_request is None:
         return Response("not found", status=404, mimetype="text/plain")
     response = Response(label.data, mimetype=label.content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="return-label-{return_request.id}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- the same pages from a signed link (/l/returns/...) ---------------------------------------------------------
+
+
+def _linked_shop(shop_id: int) -> Shop:
+    shop = db.session.get(Shop, shop_id)
+    if shop is None or shop.redacted_at is not None:
+        abort(404)
+    return shop
+
+
+def _linked_order(token: str) -> tuple[_Page, Order]:
+    target = read_track_token(token)
+    if target is None:
+        abort(404)
+    shop = _linked_shop(target.shop_id)
+    order = find_order_by_id(db.session, shop.id, target.order_id)
+    if order is None:
+        abort(404)
+    return _Page(shop=shop, liquid=False, portal_token=token), order
+
+
+def _linked_return(token: str) -> tuple[_Page, ReturnRequest]:
+    target = read_return_token(token)
+    if target is None:
+        abort(404)
+    shop = _linked_shop(target[0])
+    return_request = get_return(db.session, shop.id, target[1])
+    if return_request is None:
+        abort(404)
+    order = db.session.get(Order, return_request.order_id) if return_request.order_id else None
+    portal_token = make_track_token(shop.id, order.id) if order else None
+    return _Page(shop=shop, liquid=False, portal_token=portal_token), return_request
+
+
+@returns_links_bp.get("/<token>")
+def link_portal_page(token: str):
+    """The portal for the order a link names (its tracking token), outside the theme."""
+    page, order = _linked_order(token)
+    return _render_portal(page, order)
+
+
+@returns_links_bp.post("/<token>")
+def link_submit_return(token: str):
+    page, order = _linked_order(token)
+    return _submit(page, order)
+
+
+@returns_links_bp.get("/status/<token>")
+def link_status_page(token: str):
+    """The return's status page from a message's button: what happens next, and the forms to act on it."""
+    page, return_request = _linked_return(token)
+    return _render_status(page, return_request, shopper_locale())
+
+
+@returns_links_bp.post("/status/<token>/tracking")
+def link_add_tracking(token: str):
+    page, return_request = _linked_return(token)
+    return _add_tracking(page, return_request)
+
+
+@returns_links_bp.get("/status/<token>/label")
+def link_download_label(token: str):
+    return _label_response(_linked_return(token)[1])

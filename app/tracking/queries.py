@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.i18n import N_, format_day_range, format_moment, t
-from app.orders.models import Fulfillment, Order, TrackingEvent
+from app.orders.models import Fulfillment, Order, TrackingEvent, shown_variant_title
 from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
 from app.tracking.services import display_state, shop_context, unshipped_quantities
 
@@ -26,7 +26,7 @@ def _items(line_items: list[dict[str, Any]] | None, quantities: dict[int, int] |
         result.append(
             {
                 "title": item.get("title"),
-                "variant_title": item.get("variant_title"),
+                "variant_title": shown_variant_title(item.get("variant_title")),
                 "quantity": quantity,
                 "image_url": item.get("image_url"),
             }

@@ -274,6 +274,24 @@ def test_bad_template_keys_are_refused(owner):
     assert client.post("/app/api/notifications/templates", data="x", content_type="application/json").status_code == 400
 
 
+def test_the_thai_preview_shows_the_sample_dates_in_thai(owner):
+    # The sample estimate (26-28 Nov) as a Thai shopper's email shows it: Thai day and month names.
+    client = owner.test_client()
+    body = "{{ status_label }}: {{ estimate }}"
+    thai = client.post(
+        "/app/api/notifications/templates/preview",
+        json={"trigger": "in_transit", "channel": "email", "locale": "th", "subject": "{{ order_name }}", "body": body},
+    )
+    assert thai.status_code == 200
+    assert thai.json["text"].startswith("กำลังขนส่ง: พฤ. 26 – ส. 28 พ.ย.")
+    assert "Nov" not in thai.json["text"] and "Nov" not in thai.json["html"]
+    english = client.post(
+        "/app/api/notifications/templates/preview",
+        json={"trigger": "in_transit", "channel": "email", "locale": "en", "subject": "{{ order_name }}", "body": body},
+    )
+    assert english.json["text"].startswith("In transit: Thu 26 – Sat 28 Nov")
+
+
 def test_a_saved_override_is_used_escaped_and_can_be_reset(owner):
     client = owner.test_client()
     key = {"trigger": "shipped", "channel": "email", "locale": "en"}

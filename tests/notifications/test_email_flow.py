@@ -416,3 +416,36 @@ def test_the_items_are_the_orders_in_an_order_email_and_the_parcels_in_a_shipmen
     assert "In this order:" in bodies["Order #1001 confirmed"]
     assert "In this shipment" not in bodies["Order #1001 confirmed"]
     assert "In this shipment:" in bodies["Your order #1001 is on its way"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "number_label", "estimate_label"),
+    [
+        ("en", "Your order #1001 is on its way", "Tracking number", "Estimated delivery"),
+        ("th", "คำสั่งซื้อ #1001 จัดส่งแล้ว", "หมายเลขพัสดุ", "คาดว่าจะได้รับ"),
+    ],
+)
+def test_the_shipped_email_gives_the_tracking_number_with_its_carrier_and_the_estimate_once(
+    mail_app, send, smtp, redis_conn, locale, subject, number_label, estimate_label
+):
+    send("orders/create", order_payload(T0, customer_locale=locale))
+    _name_shop(mail_app)
+    work(mail_app, redis_conn)
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    send("fulfillment_events/create", event_payload(1, 501, "in_transit", T0 + timedelta(hours=5)))
+    work(mail_app, redis_conn)
+    [shipped] = [m for m in smtp.mailbox.messages if m["Subject"] == subject]
+    text = shipped.get_body(("plain",)).get_content()
+    page = shipped.get_body(("html",)).get_content()
+    with mail_app.app_context():
+        from app.i18n import format_day_range
+        from app.orders.models import Fulfillment
+
+        parcel = db.session.execute(select(Fulfillment)).scalar_one()
+        carrier = parcel.carrier_name or parcel.tracking_company
+        estimate = format_day_range(parcel.estimate_from, parcel.estimate_to, locale)
+    assert carrier and f"{number_label}: SHP5012345678 · {carrier}" in text
+    assert "SHP5012345678" in page and number_label in page
+    # The estimate is told once, in the text and in the HTML alike.
+    assert text.count(estimate) == 1 and f"{estimate_label}: {estimate}" in text
+    assert page.count(estimate) == 1 and page.count(estimate_label) == 1

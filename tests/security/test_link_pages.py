@@ -46,6 +46,7 @@ def test_link_pages_cannot_be_framed_by_another_site(client, sent):
     unsubscribe = _path(unsubscribe_url(shop_id, notification_id))
     pages = {
         "tracking page": client.get(f"/l/track/{make_track_token(shop_id, order_id)}"),
+        "returns portal": client.get(f"/l/returns/{make_track_token(shop_id, order_id)}"),
         "unsubscribe page": client.get(unsubscribe),
         "unsubscribed page": client.post(unsubscribe),
     }
