@@ -40,6 +40,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
 )
 
 ADMIN_NAV: tuple[NavItem, ...] = (
+    NavItem("Orders", "admin.orders_page"),
     NavItem("Returns", "returns_admin.list_returns"),
     NavItem("Return rules & loyalty tiers", "returns_admin.policy_page"),
     NavItem("Tracking page and branding", "tracking_admin.settings_page"),

@@ -8,11 +8,37 @@ in its own `admin.py`, on this kit.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import N_, format_moment, request_locale, t, zone
 from app.orders.models import Fulfillment, Order
+from app.orders.queries import (
+    STATUS_FILTERS,
+    OrderSearch,
+    carriers_in_use,
+    iter_search_pages,
+    search_orders,
+    shipments_by_order,
+)
 from app.registry import registry
 from app.shopify.auth import admin_required
 from app.shopify.inbox import retry_failed_event
@@ -182,3 +208,132 @@ def compliance_report(request_id: int):
         report=record.report,
     )
 
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _order_search() -> OrderSearch:
+    args = request.args
+    status = args.get("status") or None
+    return OrderSearch(
+        text=(args.get("q") or "")[:200],
+        status=status if status in STATUS_FILTERS else None,
+        carrier=(args.get("carrier") or None),
+        placed_from=_day(args.get("from")),
+        placed_to=_day(args.get("to")),
+    )
+
+
+def _search_args(search: OrderSearch) -> dict[str, str]:
+    """The filters as query parameters, to carry onto the next page and the CSV link."""
+    values = {
+        "q": search.text,
+        "status": search.status or "",
+        "carrier": search.carrier or "",
+        "from": search.placed_from.isoformat() if search.placed_from else "",
+        "to": search.placed_to.isoformat() if search.placed_to else "",
+        "locale": request.args.get("locale", ""),
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+@admin_bp.get("/orders")
+@admin_required
+def orders_page():
+    """Find any order in one step: one box (order name or number, email, phone, tracking number, customer name),
+    filters, newest first, page by page."""
+    shop = g.admin.shop
+    search = _order_search()
+    tz = zone(shop.iana_timezone)
+    page = search_orders(db.session, shop.id, search, tz, cursor=request.args.get("after"))
+    return render_template(
+        "admin/orders.html",
+        search=search,
+        page=page,
+        shipments=shipments_by_order(db.session, shop.id, page.orders),
+        carriers=carriers_in_use(db.session, shop.id),
+        status_filters=STATUS_FILTERS,
+        search_args=_search_args(search),
+        is_first_page=not request.args.get("after"),
+        locale=request_locale(),
+        tz=tz,
+        format_moment=format_moment,
+        **page_context(),
+    )
+
+
+def _status_label(locale: str, status: str | None) -> str:
+    return t(locale, f"status.{status}") if status else ""
+
+
+def _parcel_text(locale: str, parcel: Fulfillment) -> str:
+    return " ".join(
+        filter(None, (parcel.carrier_name, parcel.tracking_number, _status_label(locale, parcel.shipment_state)))
+    )
+
+
+def _spreadsheet_safe(cells: list[str]) -> list[str]:
+    """Shopper-typed text opened in a spreadsheet must not run as a formula (`=HYPERLINK(...)`): such cells
+    start with a quote, as OWASP's CSV-injection advice says."""
+    return ["'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in cells]
+
+
+CSV_COLUMNS = {  # column -> its heading's catalog key
+    "order": N_("admin.orders.csv.order"),
+    "placed": N_("admin.orders.csv.placed"),
+    "customer": N_("admin.orders.csv.customer"),
+    "email": N_("admin.orders.csv.email"),
+    "phone": N_("admin.orders.csv.phone"),
+    "status": N_("admin.orders.csv.status"),
+    "parcels": N_("admin.orders.csv.parcels"),
+    "total": N_("admin.orders.csv.total"),
+    "currency": N_("admin.orders.csv.currency"),
+}
+
+
+@admin_bp.get("/orders.csv")
+@admin_required
+def orders_csv():
+    """The filtered list as CSV, every matching order (read a chunk at a time, streamed)."""
+    shop = g.admin.shop
+    search = _order_search()
+    tz = zone(shop.iana_timezone)
+    locale = request_locale()
+    shop_id = shop.id
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([t(locale, key) for key in CSV_COLUMNS.values()])
+        for orders in iter_search_pages(db.session, shop_id, search, tz):
+            parcels = shipments_by_order(db.session, shop_id, orders)
+            for order in orders:
+                writer.writerow(
+                    _spreadsheet_safe(
+                        [
+                            order.name,
+                            order.shopify_created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                            order.customer_name or "",
+                            order.email or "",
+                            order.phone or "",
+                            _status_label(locale, order.status),
+                            "; ".join(_parcel_text(locale, p) for p in parcels[order.shopify_order_id]),
+                            str(order.total_price) if order.total_price is not None else "",
+                            order.currency or "",
+                        ]
+                    )
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            db.session.expunge_all()
+
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="orders-{date.today().isoformat()}.csv"'},
+    )

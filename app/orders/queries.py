@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app.orders.models import Fulfillment, Order
@@ -214,18 +214,58 @@ def search_orders(
     return OrderPage(orders=rows, next_cursor=next_cursor)
 
 
-def iter_search_results(
+def iter_search_pages(
     session: Session, shop_id: int, search: OrderSearch, tz: ZoneInfo, chunk: int = 500
-) -> Iterator[Order]:
-    """Every order matching `search`, newest first, read a chunk at a time (for the CSV export)."""
+) -> Iterator[list[Order]]:
+    """Every order matching `search`, newest first, a page at a time (for the CSV export)."""
     cursor = None
     while True:
         page = search_orders(session, shop_id, search, tz, cursor=cursor, limit=chunk)
-        yield from page.orders
+        yield page.orders
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
-        session.expunge_all()
+
+
+def carriers_in_use(session: Session, shop_id: int) -> list[tuple[str, str]]:
+    """(code, name) of every carrier the shop's parcels went with, for the carrier filter.
+
+    On PostgreSQL a skip scan over the (shop_id, carrier_code) index: one probe per carrier, not one row per
+    parcel, so it stays instant at millions of parcels."""
+    if session.get_bind().dialect.name != "postgresql":
+        rows = session.execute(
+            select(Fulfillment.carrier_code, func.max(Fulfillment.carrier_name))
+            .where(Fulfillment.shop_id == shop_id, Fulfillment.carrier_code.is_not(None))
+            .group_by(Fulfillment.carrier_code)
+        ).all()
+        return sorted((code, name or code) for code, name in rows)
+    codes = (
+        session.execute(
+            text(
+                """
+            WITH RECURSIVE codes(code) AS (
+                SELECT min(carrier_code) FROM fulfillments WHERE shop_id = :shop_id
+                UNION ALL
+                SELECT (SELECT min(carrier_code) FROM fulfillments WHERE shop_id = :shop_id AND carrier_code > code)
+                FROM codes WHERE code IS NOT NULL
+            )
+            SELECT code FROM codes WHERE code IS NOT NULL
+            """
+            ),
+            {"shop_id": shop_id},
+        )
+        .scalars()
+        .all()
+    )
+    found = []
+    for code in codes:
+        name = session.execute(
+            select(Fulfillment.carrier_name)
+            .where(Fulfillment.shop_id == shop_id, Fulfillment.carrier_code == code)
+            .limit(1)
+        ).scalar()
+        found.append((code, name or code))
+    return sorted(found)
 
 
 def shipments_by_order(session: Session, shop_id: int, orders: list[Order]) -> dict[int, list[Fulfillment]]:
