@@ -216,13 +216,17 @@ def _day(raw: str | None) -> date | None:
         return None
 
 
+def _printable(raw: str | None) -> str:
+    return "".join(ch for ch in raw or "" if ch.isprintable())
+
+
 def _order_search() -> OrderSearch:
     args = request.args
     status = args.get("status") or None
     return OrderSearch(
-        text=(args.get("q") or "")[:200],
+        text=_printable(args.get("q"))[:200],
         status=status if status in STATUS_FILTERS else None,
-        carrier=(args.get("carrier") or None),
+        carrier=_printable(args.get("carrier"))[:32] or None,
         placed_from=_day(args.get("from")),
         placed_to=_day(args.get("to")),
     )
