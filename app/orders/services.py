@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
 from app.orders.status import from_shopify_event_status
+from app.validation import web_url
 
 
 class PayloadError(ValueError):
@@ -138,7 +139,8 @@ def fulfillment_values(shop_id: int, payload: dict[str, Any], order_id: int | No
         "shipment_status": payload.get("shipment_status"),
         "tracking_company": payload.get("tracking_company"),
         "tracking_numbers": [str(n) for n in numbers],
-        "tracking_urls": [str(u) for u in urls],
+        # Only http(s) pages: these become links on the tracking page, in messages and in the widget.
+        "tracking_urls": [url for url in (web_url(u) for u in urls if isinstance(u, str)) if url],
         "line_items": [
             {
                 "id": item.get("id"),
