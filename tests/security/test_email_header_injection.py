@@ -2,17 +2,22 @@
 
 Addresses are checked where they enter (order and customer webhooks, the admin's reply-to, the storefront's
 phone field, Twilio's inbound hook), the email channel refuses to write a control character into any header,
-and a malformed address fails the message for good. A real SMTP server (aiosmtpd) receives whatever leaves."""
+a malformed address fails the message for good, and the attempt limit holds for the sweeper too. A real
+SMTP server (aiosmtpd) receives whatever leaves."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
 
+from app.db import utcnow
 from app.extensions import db
 from app.jobs import QUEUES
 from app.notifications.models import ContactPreference, Notification, NotificationSettings
+from app.notifications.services import MAX_ATTEMPTS, requeue_pending_notifications, send_notification
 from app.orders.models import Customer, Order
 from app.shopify.models import Shop, WebhookEvent
 from app.validation import email_address
@@ -133,6 +138,37 @@ def test_no_header_we_write_takes_a_line_break(mail_app, post_webhook, smtp, red
         row = db.session.get(Notification, notification_id)
         assert row.status == "failed" and "\n" not in row.reason
     assert b"evil" not in _sent_bytes(smtp)
+
+
+def test_the_attempt_limit_holds_for_the_sweeper(mail_app, post_webhook, smtp, redis_conn):
+    """The issue's state: a message whose every attempt ended in an error no channel expected, left `queued`
+    with its attempts used up; the sweeper re-sent it every couple of minutes."""
+    notification_id = _queued_confirmation(mail_app, post_webhook, redis_conn)
+    Queue("notifications", connection=redis_conn).empty()  # its job is gone, as after a crash
+    with mail_app.app_context():
+        db.session.execute(
+            update(Notification).values(
+                attempts=MAX_ATTEMPTS, status="queued", created_at=utcnow() - timedelta(minutes=30)
+            )
+        )
+        db.session.commit()
+        assert requeue_pending_notifications() == 0
+        row = db.session.get(Notification, notification_id)
+        assert row.status == "failed" and row.reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+        db.session.remove()
+    _work(mail_app, redis_conn)
+    assert smtp.mailbox.messages == []
+
+
+def test_a_send_job_that_runs_once_more_past_the_limit_does_not_send(mail_app, post_webhook, smtp, redis_conn):
+    notification_id = _queued_confirmation(mail_app, post_webhook, redis_conn)
+    with mail_app.app_context():
+        db.session.execute(update(Notification).values(attempts=MAX_ATTEMPTS + 2, reason="retrying: boom"))
+        db.session.commit()
+        assert send_notification(notification_id) == "failed"
+        row = db.session.get(Notification, notification_id)
+        assert (row.attempts, row.reason) == (MAX_ATTEMPTS + 2, f"gave up after {MAX_ATTEMPTS + 2} attempts: boom")
+    assert smtp.mailbox.messages == []
 
 
 @pytest.mark.parametrize("value", ["help@shop.test\r\nBcc: evil@evil.test", "Help <help@shop.test>", "help@localhost"])
