@@ -13,6 +13,7 @@ from app import i18n
 from app.config import Settings
 from app.db import commit_read_only_requests, ping_idle_connections, use_generic_plans
 from app.extensions import db, migrate
+from app.validation import http_url
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     db.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.filters["http_url"] = http_url
     commit_read_only_requests(app, db)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

@@ -14,8 +14,12 @@ from app.jobs import enqueue_after_commit, job_id
 from app.notifications.jobs import send_sms_confirmation
 from app.notifications.models import ContactPreference
 from app.orders.models import Order
+from app.validation import email_address
 
 _E164 = re.compile(r"\A\+[1-9]\d{7,14}\Z")
+# What a phone number may be typed with: digits, a leading +, and the usual separators. Anything else (letters,
+# line breaks, control characters) means it is not a phone number, rather than one to dig digits out of.
+_PHONE_TYPED = re.compile(r"\A *\+?[0-9 .()\-]{1,40}\Z")
 
 
 # A number typed on the tracking page waits for its owner's YES with this source, and is asked once a day.
@@ -25,7 +29,7 @@ CONFIRMATION_INTERVAL = timedelta(hours=24)
 
 def normalise_phone(raw: str | None, default_country_code: str = "66") -> str | None:
     """E.164 (`+66812345678`) from what shoppers type (`081-234-5678`, `+66 81 234 5678`); None if unusable."""
-    if not raw:
+    if not raw or not _PHONE_TYPED.match(raw):
         return None
     text = raw.strip()
     digits = re.sub(r"\D", "", text)
@@ -44,8 +48,8 @@ def normalise_address(channel: str, address: str | None) -> str | None:
     if not address:
         return None
     if channel == "email":
-        value = address.strip().lower()
-        return value if "@" in value else None
+        value = email_address(address)
+        return value.lower() if value else None
     if channel == "sms":
         return normalise_phone(address)
     return address.strip() or None

@@ -290,6 +290,9 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         # Another worker is handing this very message to the provider right now.
         session.rollback()
         return "in flight"
+    if notification.attempts >= MAX_ATTEMPTS:
+        # Whatever ended the earlier attempts (a crash, an error no channel expected), the limit holds.
+        return _finish(notification, "failed", _gave_up(notification.attempts, notification.reason))
     found = _send_context(notification)
     shop, order, shipment, settings = found.shop, found.order, found.shipment, found.settings
     if shop is None or order is None or shop.redacted_at is not None:
@@ -386,7 +389,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         if not exc.maybe_sent:
             notification.sending_started_at = None  # known not sent: the retry may go at once
         if notification.attempts >= MAX_ATTEMPTS:
-            return _finish(notification, "failed", f"gave up after {notification.attempts} attempts: {exc}")
+            return _finish(notification, "failed", _gave_up(notification.attempts, str(exc)))
         session.commit()
         raise
     except PermanentSendError as exc:
@@ -408,6 +411,11 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     )
     session.commit()
     return "sent"
+
+
+def _gave_up(attempts: int, last_reason: str | None) -> str:
+    reason = f"gave up after {attempts} attempts"
+    return f"{reason}: {last_reason.removeprefix('retrying: ')}" if last_reason else reason
 
 
 def _fall_back_to_email(notification: Notification, order: Order, settings) -> None:
@@ -457,10 +465,11 @@ def resend(shop_id: int, notification_id: int) -> int | None:
 @with_app_context
 def requeue_pending_notifications() -> int:
     """Sweeper: queued notifications whose job is gone (Redis was down, a worker was killed) and
-    deferred ones now due are queued again."""
+    deferred ones now due are queued again. One that has used its MAX_ATTEMPTS is marked failed instead and
+    never sent again (a message that crashes its job every time would otherwise be re-sent every sweep)."""
     now = utcnow()
     rows = db.session.execute(
-        select(Notification.id, Notification.status, Notification.scheduled_for)
+        select(Notification.id, Notification.status, Notification.scheduled_for, Notification.attempts)
         .where(
             ((Notification.status == "queued") & (Notification.created_at < now - timedelta(seconds=60)))
             | ((Notification.status == "deferred") & (Notification.scheduled_for <= now))
@@ -469,7 +478,8 @@ def requeue_pending_notifications() -> int:
     ).all()
     db.session.rollback()
     count = 0
-    for notification_id, status, scheduled_for in rows:
+    exhausted = []
+    for notification_id, status, scheduled_for, attempts in rows:
         rq_id = job_id("notify", notification_id)
         if status == "deferred" and scheduled_for is not None:
             rq_id = job_id("notify", notification_id, "at", int(scheduled_for.timestamp()))
@@ -478,8 +488,22 @@ def requeue_pending_notifications() -> int:
             rq_id = job_id("notify", notification_id, "due", int(scheduled_for.timestamp()))
         if job_is_alive(rq_id):
             continue
+        if (attempts or 0) >= MAX_ATTEMPTS:
+            exhausted.append(notification_id)
+            continue
         enqueue(send_notification, notification_id, queue="notifications", job_id=rq_id, unique=True)
         count += 1
+    if exhausted:
+        db.session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_(exhausted),
+                Notification.status.in_(("queued", "deferred")),
+                Notification.attempts >= MAX_ATTEMPTS,
+            )
+            .values(status="failed", reason=f"gave up after {MAX_ATTEMPTS} attempts (the last one never finished)")
+        )
+        db.session.commit()
     return count
 
 

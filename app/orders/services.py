@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
+from app.db import dialect_insert, note_processing, upsert_newer, utcnow, wrote_row
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
 from app.orders.queries import phone_key
 from app.orders.status import from_shopify_event_status
+from app.validation import email_address, web_url
 
 
 class PayloadError(ValueError):
@@ -86,6 +87,20 @@ def _line_discount(item: dict[str, Any]) -> Decimal:
     return total.quantize(Decimal("0.01"))
 
 
+def _order_email(payload: dict[str, Any]) -> Any:
+    customer = payload.get("customer") or {}
+    return payload.get("email") or payload.get("contact_email") or customer.get("email")
+
+
+def _usable_email(session: Session, raw: Any, whose: str) -> str | None:
+    """The address when it is one (app/validation.py), else None, noted on the webhook event: the order or
+    customer still lands, without an address no message could safely be written to."""
+    address = email_address(raw)
+    if raw and address is None:
+        note_processing(session, f"{whose} email left out: not a valid address")
+    return address
+
+
 def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Map an order payload (webhook REST shape) to the columns we keep."""
     if not isinstance(payload, dict):
@@ -102,7 +117,8 @@ def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "name": payload.get("name") or f"#{order_number}",
         "order_number": int(order_number) if str(order_number or "").isdigit() else None,
         "shopify_customer_id": int(customer["id"]) if str(customer.get("id") or "").isdigit() else None,
-        "email": payload.get("email") or payload.get("contact_email") or customer.get("email"),
+        # Only an address that cannot break out of a mail header is kept (upsert_order notes one left out).
+        "email": email_address(_order_email(payload)),
         "phone": payload.get("phone") or customer.get("phone"),
         "customer_first_name": customer.get("first_name"),
         "customer_name": _full_name(customer, payload),
@@ -160,7 +176,8 @@ def fulfillment_values(shop_id: int, payload: dict[str, Any], order_id: int | No
         "shipment_status": payload.get("shipment_status"),
         "tracking_company": payload.get("tracking_company"),
         "tracking_numbers": [str(n) for n in numbers],
-        "tracking_urls": [str(u) for u in urls],
+        # Only http(s) pages: these become links on the tracking page, in messages and in the widget.
+        "tracking_urls": [url for url in (web_url(u) for u in urls if isinstance(u, str)) if url],
         "tracking_number": tracking_number_key(numbers[0]) if numbers else None,
         "line_items": [
             {
@@ -185,6 +202,7 @@ def upsert_order(session: Session, shop_id: int, payload: dict[str, Any]) -> boo
     Raises PayloadError when the payload cannot be used.
     """
     values = order_values(shop_id, payload)
+    _usable_email(session, _order_email(payload), "order")
     changed = upsert_newer(session, Order.__table__, values, ["shop_id", "shopify_order_id"], "shopify_updated_at")
     for fulfillment in payload.get("fulfillments") or []:
         upsert_fulfillment(session, shop_id, fulfillment, order_id=values["shopify_order_id"])
@@ -203,7 +221,7 @@ def upsert_customer(
         "shop_id": shop_id,
         "shopify_customer_id": int(payload["id"]),
         "first_name": payload.get("first_name"),
-        "email": payload.get("email"),
+        "email": _usable_email(session, payload.get("email"), "customer"),
         "phone": payload.get("phone"),
         "locale": payload.get("locale") or fallback_locale,
         "orders_count": payload.get("orders_count"),

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, utcnow
+from app.db import dialect_insert, take_processing_notes, utcnow
 from app.events import collecting_domain_events, dispatch_collected_events
 from app.extensions import db
 from app.jobs import enqueue, enqueue_new, job_id, job_is_alive, with_app_context
@@ -201,6 +201,7 @@ def process_webhook_event(event_id: int) -> str:
         session.rollback()
         return "skipped"
     handler = registry().all_handlers.get(event.topic)
+    take_processing_notes(session)  # none left over from an earlier job on this session
     with collecting_domain_events(session) as new_events:
         try:
             if handler is None:
@@ -210,16 +211,19 @@ def process_webhook_event(event_id: int) -> str:
             handler(shop, orjson.loads(event.payload))
         except PayloadError as exc:
             session.rollback()
+            take_processing_notes(session)
             _record_failure(event_id, str(exc), final=True)
             return "failed"
         except Exception as exc:
             session.rollback()
+            take_processing_notes(session)
             final = _record_failure(event_id, f"{type(exc).__name__}: {exc}", final=False)
             if final:
                 return "failed"
             raise
         event.status = "processed"
-        event.error = None
+        # What the handler had to leave out of a payload it still used, for the merchant to see.
+        event.error = "; ".join(take_processing_notes(session))[:2000] or None
         event.attempts += 1
         event.processed_at = utcnow()
         session.commit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
+
+from app.validation import web_url
 
 HEX_COLOR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
 FONTS: dict[str, str] = {
@@ -86,8 +87,7 @@ def validate_branding(form: dict[str, Any]) -> dict[str, Any]:
             errors["radius_px"] = f"a whole number from 0 to {MAX_RADIUS}"
     if "logo_url" in form:
         logo = str(form["logo_url"] or "").strip()
-        parsed = urlparse(logo)
-        if logo and (parsed.scheme != "https" or not parsed.netloc or len(logo) > 1000):
+        if logo and (len(logo) > 1000 or web_url(logo, https_only=True) is None):
             errors["logo_url"] = "an https:// image address"
         else:
             clean["logo_url"] = logo or None

@@ -13,6 +13,7 @@ from app.i18n import N_, format_day_range, format_moment, t
 from app.orders.models import Fulfillment, Order, TrackingEvent, shown_variant_title
 from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
 from app.tracking.services import display_state, shop_context, unshipped_quantities
+from app.validation import web_url
 
 
 def _items(line_items: list[dict[str, Any]] | None, quantities: dict[int, int] | None = None) -> list[dict[str, Any]]:
@@ -88,7 +89,7 @@ def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | No
                 "carrier": {
                     "name": fulfillment.carrier_name or fulfillment.tracking_company,
                     "tracking_number": numbers[0] if numbers else None,
-                    "tracking_url": fulfillment.tracking_url,
+                    "tracking_url": web_url(fulfillment.tracking_url),  # the widget writes it into an href
                 },
                 "estimate": estimate,
                 "delivered_at": _moment(fulfillment.delivered_at, locale, tz),

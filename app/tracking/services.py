@@ -24,6 +24,7 @@ from app.tracking import estimates
 from app.tracking.calendar import BusinessCalendar
 from app.tracking.carriers import detect_carrier, tracking_link
 from app.tracking.models import DeliveryEstimate, TrackingSettings
+from app.validation import web_url
 
 PAID_STATES = {"paid", "partially_paid", "authorized", "partially_refunded", "refunded"}
 
@@ -172,13 +173,15 @@ def refresh_shipment(session: Session, shop_id: int, shopify_fulfillment_id: int
 def _apply_carrier(fulfillment: Fulfillment) -> None:
     numbers = fulfillment.tracking_numbers or []
     number = numbers[0] if numbers else None
-    urls = fulfillment.tracking_urls or []
+    # The first http(s) page the fulfilment names; a row stored before URLs were checked at intake may hold
+    # anything, and this becomes an href on the tracking page, so it is checked here too, number or not.
+    url = next((u for u in map(web_url, fulfillment.tracking_urls or []) if u), None)
     carrier = detect_carrier(number, hint=fulfillment.tracking_company) if number else None
     fulfillment.carrier_code = carrier.code if carrier else None
     if number:
-        name, url = tracking_link(number, fulfillment.tracking_company, urls[0] if urls else None)
+        name, url = tracking_link(number, fulfillment.tracking_company, url)
     else:
-        name, url = fulfillment.tracking_company, (urls[0] if urls else None)
+        name = fulfillment.tracking_company
     fulfillment.carrier_name = name
     fulfillment.tracking_url = url
 

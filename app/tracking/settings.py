@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,8 +11,8 @@ from app.i18n import DEFAULT_LOCALE, LOCALES, format_day_range, t
 from app.tracking.branding import BrandingError, validate_branding
 from app.tracking.models import TrackingSettings
 from app.tracking.services import tracking_settings
+from app.validation import email_address, web_url
 
-_EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 MAX_TEXT = 1000
 
 
@@ -55,14 +54,16 @@ def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
             clean["faq"] = faq[:20] or None
     if "contact_email" in form:
         email = _clean_text(form["contact_email"], 320)
-        if email and not _EMAIL.match(email):
+        if email and email_address(email) is None:
             errors["contact_email"] = "an email address"
-        clean["contact_email"] = email
+        else:
+            clean["contact_email"] = email
     if "contact_url" in form:
         url = _clean_text(form["contact_url"])
-        if url and not url.startswith("https://"):
+        if url and web_url(url, https_only=True) is None:
             errors["contact_url"] = "an https:// address"
-        clean["contact_url"] = url
+        else:
+            clean["contact_url"] = url
     for field, low, high in (("handling_days", 0, 30), ("stall_after_days", 1, 30)):
         if field not in form:
             continue

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.shopify.models import Shop
 from tests.conftest import SHOP
+from tests.notifications.conftest import mail_app, smtp  # noqa: F401  (fixtures)
 from tests.shopify.conftest import fake_app, fake_shopify, install_shop  # noqa: F401  (fixtures)
 from tests.tracking.test_timeline import split_order_deliveries
 

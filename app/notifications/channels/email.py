@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.charset import BASE64, QP, Charset
+from email.errors import HeaderParseError
 from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
@@ -34,6 +35,7 @@ from app.notifications.channels import (
     TransientSendError,
     register,
 )
+from app.validation import email_address, has_control_characters
 
 MAX_LINE = 998  # octets a line may hold on the wire (RFC 5321, RFC 5322), before CRLF
 _WIRE = email_policy.compat32.clone(linesep="\r\n")
@@ -112,7 +114,10 @@ def build_email(message: OutgoingMessage, mail_from: str, server: ServerSupport 
     header back through its header registry and cost about three times as much per message, which told on
     the worker's CPU (benchmarks/notifications.py). Non-ASCII headers are RFC 2047 encoded; a body goes as
     7bit when it is ASCII, else as 8bit UTF-8 where the server takes it (8BITMIME); a line longer than SMTP
-    allows, or no 8BITMIME, makes it quoted-printable (ASCII) or base64."""
+    allows, or no 8BITMIME, makes it quoted-printable (ASCII) or base64.
+
+    Raises PermanentSendError when an address or a header value is malformed (see `refuse_malformed`)."""
+    refuse_malformed(message, mail_from)
     text_part = _body_part(message.text, "plain", server)
     if message.html:
         email: Message = MIMEMultipart("alternative")
@@ -137,6 +142,28 @@ def build_email(message: OutgoingMessage, mail_from: str, server: ServerSupport 
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email["Content-Language"] = message.locale
     return email
+
+
+def refuse_malformed(message: OutgoingMessage, mail_from: str) -> None:
+    """Raise PermanentSendError unless every address is one valid address and no header value we write holds a
+    control character. The email package writes a CR or LF in a value as it is (Python 3.11 does not refuse
+    it), which would add a header line or a recipient of the sender's choosing; a message like that will
+    never be right, so it fails for good rather than being retried."""
+    for role, address in (("recipient", message.recipient), ("reply-to", message.reply_to)):
+        if role == "reply-to" and not address:
+            continue
+        if email_address(address) is None or address != address.strip():
+            raise PermanentSendError(f"the {role} is not a valid email address")
+    for header, value in (
+        ("From", mail_from),  # the operator's MAIL_FROM (it may be @localhost in development)
+        ("Subject", message.subject),
+        ("From", message.sender_name),
+        ("List-Unsubscribe", message.unsubscribe_url),
+        ("Message-ID", message.idempotency_key),
+        ("Content-Language", message.locale),
+    ):
+        if value and has_control_characters(value):
+            raise PermanentSendError(f"the {header} header would hold a control character")
 
 
 # Signed so that a receiver can trust the one-click unsubscribe (RFC 8058 asks for List-Unsubscribe and
@@ -279,6 +306,7 @@ class SmtpEmailChannel:
         return client
 
     def send(self, message: OutgoingMessage) -> SendResult:
+        refuse_malformed(message, self.mail_from)  # before a connection is taken: nothing to hand back
         key = self._key()
         client = None
         try:
@@ -289,7 +317,12 @@ class SmtpEmailChannel:
             if not recipient.isascii() and not server.utf8:
                 _put_idle(key, client)
                 raise PermanentSendError("the address needs SMTPUTF8, which the mail server does not offer")
-            email = build_email(message, self.mail_from, server)
+            try:
+                email = build_email(message, self.mail_from, server)
+            except (HeaderParseError, ValueError) as exc:
+                # What the email package cannot write will not be writable on a retry either.
+                _put_idle(key, client)
+                raise PermanentSendError(f"the message could not be written: {type(exc).__name__}") from exc
             options = ["BODY=8BITMIME"] if server.eight_bit else []
             if not recipient.isascii():
                 options.append("SMTPUTF8")

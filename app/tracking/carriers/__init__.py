@@ -24,7 +24,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from app.validation import web_url
 
 CHECKED_PRIORITY = 100
 """Priority floor of check-digit formats; heuristic formats always rank below it."""
@@ -238,13 +240,6 @@ def detect_carrier(number: str | None, hint: str | None = None) -> Carrier | Non
     return carrier if fmt.is_distinctive else None
 
 
-def _safe_url(url: str | None) -> str | None:
-    # Merchants type these URLs; only http(s) may reach an href on the tracking page.
-    candidate = (url or "").strip()
-    parts = urlsplit(candidate)
-    return candidate if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
-
-
 def tracking_link(number: str | None, company: str | None, fallback_url: str | None) -> tuple[str | None, str | None]:
     """(carrier name, public tracking URL) for a fulfilment.
 
@@ -254,11 +249,12 @@ def tracking_link(number: str | None, company: str | None, fallback_url: str | N
     """
     normalized = normalize_tracking_number(number)
     carrier = detect_carrier(normalized, hint=company)
-    page = carrier.tracking_url(normalized) if carrier is not None else None
+    page = web_url(carrier.tracking_url(normalized)) if carrier is not None else None
     if carrier is not None and page is not None:
         return carrier.name, page
     name = (company or "").strip() or (carrier.name if carrier is not None else None)
-    return name, _safe_url(fallback_url)
+    # Merchants and apps type these URLs; only http(s) may reach an href on the tracking page.
+    return name, web_url(fallback_url)
 
 
 def _load_carrier_modules() -> None:
