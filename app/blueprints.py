@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.admin import admin_bp
+from app.alerts.admin import alerts_admin_bp
 from app.health import health_bp
 from app.notifications.admin import notifications_admin_bp
 from app.notifications.hooks import provider_hooks_bp
@@ -21,6 +22,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp,
     # merchant, in the Shopify admin (/app)
     admin_bp,
+    alerts_admin_bp,
     tracking_admin_bp,
     notifications_admin_bp,
     returns_admin_bp,
@@ -41,6 +43,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
 
 ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem("Orders", "admin.orders_page"),
+    NavItem("Needs attention", "alerts_admin.attention_page"),
     NavItem("Returns", "returns_admin.list_returns"),
     NavItem("Return rules & loyalty tiers", "returns_admin.policy_page"),
     NavItem("Tracking page and branding", "tracking_admin.settings_page"),

@@ -56,6 +56,10 @@ def _is_loopback_url(url: str) -> bool:
         return False
 
 
+# Settings of optional parts (channels, carriers, signing, alerts) kept as given, in Settings.extra.
+EXTRA_PREFIXES = ("TWILIO_", "LINE_", "CARRIER_", "DKIM_", "ALERT_")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -181,7 +185,7 @@ class Settings:
             or f"notifications@{urlparse(get('SHOPIFY_APP_URL') or 'http://localhost').hostname}",
             shopify_admin_origin=admin_origin.rstrip("/") if admin_origin else None,
             demo_login=demo_login,
-            extra={k: v for k, v in env_vars.items() if k.startswith(("TWILIO_", "LINE_", "CARRIER_", "DKIM_"))},
+            extra={k: v for k, v in env_vars.items() if k.startswith(EXTRA_PREFIXES)},
             trusted_proxy_hops=int(hops or 0),
             **limits,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.alerts.services import send_digests
 from app.events import requeue_undispatched_events
 from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
@@ -31,6 +32,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("reconcile-shops", reconcile_all_shops, 300, "bulk"),
     Periodic("purge-webhook-payloads", purge_processed_payloads, 3600),
     Periodic("detect-delays", detect_delays, 900),
+    Periodic("alert-digests", send_digests, 900, "notifications"),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
     Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.alerts.services import plan_alert
 from app.events import ORDER_UPSERTED, REFUND_CREATED
 from app.notifications.handlers import plan_news_held_for_the_order, record_checkout_consent
 from app.notifications.triggers import plan_notifications
@@ -11,7 +12,7 @@ from app.returns.handlers import on_refund_created as resolve_return_refunded_in
 from app.tracking.handlers import on_order_upserted as refresh_order_shipments
 
 # Durable domain events, after their transaction commits (each subscriber idempotent on its own keys).
-EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (plan_notifications,)
+EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (plan_notifications, plan_alert)
 
 # Changes announced inside the webhook's transaction, by kind, in the order the subscribers run.
 IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {

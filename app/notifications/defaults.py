@@ -99,7 +99,7 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "exception": {
             "subject": "A problem with the delivery of {{ order_name }}",
             "body": "Hi {{ first_name or 'there' }},\n\nThe carrier reported a problem with your parcel "
-            "({{ status_label }}). The shop has been told. Reply to this email if you need help.",
+            "({{ status_label }}). Reply to this email and the shop will help you sort it out.",
             "short": "{{ shop_name }}: there's a problem delivering {{ order_name }}. Details: {{ tracking_url }}",
         },
         "return_requested": {
@@ -196,7 +196,7 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "exception": {
             "subject": "การจัดส่งคำสั่งซื้อ {{ order_name }} มีปัญหา",
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขนส่งแจ้งว่าพัสดุของคุณมีปัญหา "
-            "({{ status_label }}) ร้านได้รับแจ้งแล้ว ตอบกลับอีเมลนี้ได้หากต้องการความช่วยเหลือ",
+            "({{ status_label }}) ตอบกลับอีเมลนี้ แล้วทางร้านจะช่วยดูแลให้",
             "short": "{{ shop_name }}: การจัดส่ง {{ order_name }} มีปัญหา ดูรายละเอียด: {{ tracking_url }}",
         },
         "return_requested": {

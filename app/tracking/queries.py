@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.alerts import shop_was_told
 from app.i18n import N_, format_day_range, format_moment, t
 from app.orders.models import Fulfillment, Order, TrackingEvent, shown_variant_title
 from app.orders.status import PROBLEM_STATES, STEPS, Status, step_index
@@ -35,11 +36,14 @@ def _items(line_items: list[dict[str, Any]] | None, quantities: dict[int, int] |
     return result
 
 
-def _status_block(status: Status, locale: str) -> dict[str, str]:
+def _status_block(status: Status, locale: str, shop_told: bool = True) -> dict[str, str]:
+    explanation = f"status.{status.value}.explain"
+    if status == Status.EXCEPTION and not shop_told:
+        explanation = N_("status.exception.explain_untold")  # never claim the shop knows when no alert went out
     return {
         "status": status.value,
         "status_label": t(locale, f"status.{status.value}"),
-        "status_explanation": t(locale, f"status.{status.value}.explain"),
+        "status_explanation": t(locale, explanation),
     }
 
 
@@ -68,8 +72,11 @@ def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | No
             events_by_fulfillment.setdefault(event.shopify_fulfillment_id, []).append(event)
 
     shipments = []
+    any_told = False
     for fulfillment in live:
         state = display_state(fulfillment)
+        told = state == Status.EXCEPTION and shop_was_told(session, order.shop_id, fulfillment.shopify_fulfillment_id)
+        any_told = any_told or told
         estimate = None
         if fulfillment.estimate_from and fulfillment.estimate_to and state not in (Status.DELIVERED, Status.CANCELLED):
             estimate = {
@@ -83,7 +90,7 @@ def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | No
         shipments.append(
             {
                 "name": fulfillment.name,
-                **_status_block(state, locale),
+                **_status_block(state, locale, shop_told=told),
                 "step_index": step_index(state),
                 "is_problem": state in PROBLEM_STATES,
                 "carrier": {
@@ -103,7 +110,7 @@ def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | No
     return {
         "order": {
             "name": order.name,
-            **_status_block(order_state, locale),
+            **_status_block(order_state, locale, shop_told=any_told),
             "placed_at": order.shopify_created_at.astimezone(tz).isoformat() if order.shopify_created_at else None,
             "placed_at_display": _moment(order.shopify_created_at, locale, tz),
             "items": _items(order.line_items),
