@@ -211,7 +211,10 @@ def process_webhook_event(event_id: int) -> str:
         session.rollback()
         return "skipped"
     handler = registry().all_handlers.get(event.topic)
-    with collecting_domain_events(session) as new_events, collecting_payload_notes(session) as notes:
+    with (
+        collecting_domain_events(session, happened_at=event.triggered_at) as new_events,
+        collecting_payload_notes(session) as notes,
+    ):
         try:
             if handler is None:
                 raise PayloadError(f"no handler for topic {event.topic!r}")
