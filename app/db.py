@@ -178,23 +178,6 @@ def insert_unless_present(session: Session, table: Any, values: dict[str, Any], 
     return session.execute(stmt, row).scalar()
 
 
-_NOTES_KEY = "aftercart_processing_notes"
-
-
-def note_processing(session: Session, note: str) -> None:
-    """Say what a handler left out of a payload it could still use (an unusable email address, ...): the
-    webhook job puts the notes on the event it processed, so the merchant can see why. Kept on the session
-    until `take_processing_notes`; a rollback does not drop them, the job takes them right after the handler."""
-    notes = session.info.setdefault(_NOTES_KEY, [])
-    if note not in notes:
-        notes.append(note)
-
-
-def take_processing_notes(session: Session) -> list[str]:
-    """The notes `note_processing` collected on this session since the last call, oldest first."""
-    return session.info.pop(_NOTES_KEY, [])
-
-
 def upsert_newer(
     session: Session,
     table: Any,

@@ -36,6 +36,8 @@ REFUND_CREATED = "refund_created"
 
 # Session.info key under which `collecting_domain_events` gathers new event ids.
 COLLECTED_EVENTS_KEY = "aftercart_collected_domain_events"
+# Session.info key holding when the delivery being processed was triggered (the default `happened_at`).
+HAPPENED_AT_KEY = "aftercart_domain_events_happened_at"
 
 
 class DomainEvent(ShopScoped, db.Model):
@@ -48,7 +50,11 @@ class DomainEvent(ShopScoped, db.Model):
     shopify_order_id: Mapped[int | None] = mapped_column(BigInteger)
     shopify_fulfillment_id: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)  # when we recorded it
+    # When it happened, by its source's own clock (the scan's time, the fulfilment's update, when Shopify
+    # triggered the webhook); NULL when that is when we recorded it. Shopper messages about an event older
+    # than the shop's horizon are suppressed (app/notifications/policy.py).
+    happened_at: Mapped[datetime | None]
     # Set once subscribers (notifications) have been given the event; NULL rows are swept.
     dispatched_at: Mapped[datetime | None]
 
@@ -62,8 +68,12 @@ def record_event(
     shopify_order_id: int | None = None,
     shopify_fulfillment_id: int | None = None,
     data: dict[str, Any] | None = None,
+    happened_at: datetime | None = None,
 ) -> bool:
     """Record a domain event once per (shop, dedupe_key); returns True when it is new.
+
+    `happened_at` is when the change happened by its source's clock; without it, inside a webhook job, the
+    time Shopify triggered the webhook (a late redelivery or a replay is about the past), else now.
 
     A new event is handed to its subscribers by `dispatch_domain_event`: enqueued after commit, or, inside
     `collecting_domain_events`, run by the caller right after its own commit.
@@ -79,6 +89,7 @@ def record_event(
             "shopify_fulfillment_id": shopify_fulfillment_id,
             "data": data,
             "occurred_at": utcnow(),
+            "happened_at": happened_at or session.info.get(HAPPENED_AT_KEY),
         },
         ["shop_id", "dedupe_key"],
     )
@@ -131,16 +142,19 @@ def dispatch_domain_event(event_id: int) -> str:
 
 
 @contextmanager
-def collecting_domain_events(session: Session) -> Iterator[list[int]]:
+def collecting_domain_events(session: Session, happened_at: datetime | None = None) -> Iterator[list[int]]:
     """Inside, `record_event` only collects the ids of new events; the caller commits, then gives them to
     `dispatch_collected_events`. A webhook job does this so a status change reaches its subscribers in
-    the same job instead of one more RQ job per event (a crash in between is healed by the sweeper)."""
+    the same job instead of one more RQ job per event (a crash in between is healed by the sweeper).
+    `happened_at` (when the webhook was triggered) is the time of events recorded without their own."""
     collected: list[int] = []
     session.info[COLLECTED_EVENTS_KEY] = collected
+    session.info[HAPPENED_AT_KEY] = happened_at
     try:
         yield collected
     finally:
         session.info.pop(COLLECTED_EVENTS_KEY, None)
+        session.info.pop(HAPPENED_AT_KEY, None)
 
 
 # Built once, ids bound per call (this runs for every webhook that changed something).

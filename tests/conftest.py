@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,7 @@ def webhook_headers(
         "X-Shopify-Shop-Domain": shop,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-API-Version": "2026-07",
-        "X-Shopify-Triggered-At": "2026-11-22T10:00:00.000000Z",
+        "X-Shopify-Triggered-At": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "X-Shopify-Event-Id": str(uuid.uuid4()),
         "X-Shopify-Hmac-Sha256": webhook_hmac(secret, body),
     }

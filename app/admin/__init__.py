@@ -96,6 +96,20 @@ def home():
         .scalars()
         .all()
     )
+    cleaned = (
+        db.session.execute(
+            select(WebhookEvent)
+            .where(
+                WebhookEvent.shop_id == shop.id,
+                WebhookEvent.status == "processed",
+                WebhookEvent.notes.is_not(None),
+            )
+            .order_by(WebhookEvent.id.desc())
+            .limit(20)
+        )
+        .scalars()
+        .all()
+    )
     requests_ = (
         db.session.execute(
             select(ComplianceRequest)
@@ -111,6 +125,7 @@ def home():
         orders=orders,
         event_counts=counts,
         failed_events=failed,
+        cleaned_events=cleaned,
         compliance_requests=requests_,
         **page_context(),
     )
@@ -172,6 +187,7 @@ def webhook_events_json():
                 "topic": e.topic,
                 "status": e.status,
                 "error": e.error,
+                "notes": e.notes or [],
                 "attempts": e.attempts,
                 "received_at": e.received_at.isoformat(),
             }

@@ -22,6 +22,7 @@ from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
+from app.notifications.policy import MAX_HORIZON_HOURS
 from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, render_message, sample_context
 from app.notifications.rendering import validate_template as _validate_source
 from app.notifications.services import channel_enabled, default_notification_settings, notification_settings
@@ -135,6 +136,7 @@ def validate_notification_settings(form: dict[str, Any], current: NotificationSe
         ("quiet_hours_start", 0, 23),
         ("quiet_hours_end", 0, 23),
         ("max_per_order_per_day", 1, MAX_CAP),
+        ("message_horizon_hours", 1, MAX_HORIZON_HOURS),
     ):
         if field in form:
             try:
@@ -202,6 +204,7 @@ def _settings_json(settings: NotificationSettings) -> dict[str, Any]:
         "quiet_hours_end": settings.quiet_hours_end,
         "max_per_order_per_day": settings.max_per_order_per_day,
         "fallback_to_email": settings.fallback_to_email,
+        "message_horizon_hours": settings.message_horizon_hours,
         "triggers": effective_triggers(settings),
     }
 
@@ -265,6 +268,7 @@ def notifications_page():
         default_channels=effective_triggers(default_notification_settings(shop.id)),
         overrides=overrides,
         max_cap=MAX_CAP,
+        max_horizon=MAX_HORIZON_HOURS,
         is_demo_env=_is_demo_env(),
         **page_context(),
     )

@@ -48,6 +48,9 @@ class Notification(ShopScoped, db.Model):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     resend_of_id: Mapped[int | None] = mapped_column(BigInteger)
+    # When the news happened (the triggering domain event's own time): a message about something older than
+    # the shop's horizon is suppressed, so history, reconciliation and late redeliveries never reach a shopper.
+    event_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -65,6 +68,8 @@ class NotificationSettings(ShopScoped, db.Model):
     quiet_hours_end: Mapped[int] = mapped_column(Integer, default=8)  # ... until 08:00, recipient's time
     max_per_order_per_day: Mapped[int] = mapped_column(Integer, default=4)
     fallback_to_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Never message a shopper about an event older than this (hours).
+    message_horizon_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -1,4 +1,5 @@
-"""Who may be sent what, and when: consent and opt-out, quiet hours, a per-order cap, staleness.
+"""Who may be sent what, and when: consent and opt-out, quiet hours, a per-order cap, staleness, and the
+horizon past which an event is history, not news.
 
 Checked when a notification is queued and again just before it is sent.
 """
@@ -21,6 +22,10 @@ INTERRUPTING = frozenset({"sms", "line"})
 
 # The frequency cap counts messages on a channel for one order over this window.
 CAP_WINDOW = timedelta(days=1)
+
+# A shopper message about an event older than this is suppressed (the merchant may change it per shop).
+DEFAULT_HORIZON_HOURS = 72
+MAX_HORIZON_HOURS = 24 * 30
 
 # The shipment state each shipment trigger announces (for staleness).
 TRIGGER_STATE: dict[str, Status] = {
@@ -130,3 +135,17 @@ def is_transactional(trigger: str) -> bool:
 
 def cap_reached(sent: int, settings: NotificationSettings) -> bool:
     return sent >= (settings.max_per_order_per_day or 4)
+
+
+def too_old(event_at: datetime | None, now: datetime, settings: NotificationSettings) -> str | None:
+    """None when the event is recent enough to tell the shopper; otherwise why not ("too old: ...").
+
+    The horizon is the shop's `message_horizon_hours` (default 72): installing on a shop with history,
+    reconciliation, a replay or a late redelivery must never mail shoppers about the past. A message
+    without an event time (none recorded) is not held back by it."""
+    if event_at is None:
+        return None
+    hours = settings.message_horizon_hours or DEFAULT_HORIZON_HOURS
+    if now - event_at <= timedelta(hours=hours):
+        return None
+    return f"too old: the event happened {event_at:%Y-%m-%d %H:%M} UTC, more than {hours} hours before"

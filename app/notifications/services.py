@@ -303,6 +303,9 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     stale = policy.is_stale(notification.trigger, shipment, order)
     if stale:
         return _finish(notification, "suppressed", f"stale: {stale}")
+    old_news = None if notification.resend_of_id else policy.too_old(notification.event_at, now, settings)
+    if old_news:
+        return _finish(notification, "suppressed", old_news)
     if notification.channel in policy.INTERRUPTING:
         release = policy.quiet_hours_release(
             now, zone(shop.iana_timezone), settings.quiet_hours_start, settings.quiet_hours_end
@@ -431,6 +434,8 @@ def _fall_back_to_email(notification: Notification, order: Order, settings) -> N
         order=order,
         shopify_fulfillment_id=notification.shopify_fulfillment_id,
         domain_event_id=notification.domain_event_id,
+        event_at=notification.event_at,
+        settings=settings,
     )
 
 
@@ -456,7 +461,8 @@ def resend(shop_id: int, notification_id: int) -> int | None:
         order=order,
         shopify_fulfillment_id=original.shopify_fulfillment_id,
         domain_event_id=original.domain_event_id,
-        resend_of_id=original.id,
+        resend_of_id=original.id,  # the merchant's own decision: the horizon does not hold it back
+        event_at=original.event_at,
     )
     db.session.commit()
     return new_id
@@ -530,7 +536,12 @@ def notification_settings(session: Session, shop_id: int) -> NotificationSetting
 
 def default_notification_settings(shop_id: int) -> NotificationSettings:
     return NotificationSettings(
-        shop_id=shop_id, quiet_hours_start=21, quiet_hours_end=8, max_per_order_per_day=4, fallback_to_email=True
+        shop_id=shop_id,
+        quiet_hours_start=21,
+        quiet_hours_end=8,
+        max_per_order_per_day=4,
+        fallback_to_email=True,
+        message_horizon_hours=policy.DEFAULT_HORIZON_HOURS,
     )
 
 
@@ -580,17 +591,24 @@ def create_notification(
     resend_of_id: int | None = None,
     locale: str | None = None,
     contact: tuple[str | None, ContactPreference | None] | None = None,
+    event_at: datetime | None = None,
+    settings: NotificationSettings | None = None,
 ) -> int | None:
     """Insert the notification once; queue its send after commit unless policy already says no.
 
     `locale` is the shopper's language and `contact` the recipient and their preference row on this channel,
-    when the caller already knows them (`plan_notifications` reads them once per event, not per channel)."""
+    when the caller already knows them (`plan_notifications` reads them once per event, not per channel).
+    `event_at` is when the news happened: older than the shop's horizon, the row is written suppressed
+    (a merchant's resend excepted). `settings` are the shop's notification settings, when already read."""
     if contact is None:
         recipient = recipient_for(session, order, channel)
         refusal = policy.consent_allows(session, shop_id, channel, recipient)
     else:
         recipient, preference = contact
         refusal = policy.consent_refusal(preference, channel, recipient)
+    if refusal is None and resend_of_id is None and event_at is not None:
+        settings = settings if settings is not None else notification_settings(session, shop_id)
+        refusal = policy.too_old(event_at, utcnow(), settings)
     values: dict[str, Any] = {
         "shop_id": shop_id,
         "dedupe_key": dedupe_key[:255],
@@ -605,6 +623,7 @@ def create_notification(
         "reason": refusal,
         "attempts": 0,
         "resend_of_id": resend_of_id,
+        "event_at": event_at,
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }

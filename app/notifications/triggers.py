@@ -159,6 +159,8 @@ def plan_notifications(event: DomainEvent) -> list[int]:
             domain_event_id=event.id,
             locale=locale,
             contact=contacts[channel],
+            event_at=event.happened_at or event.occurred_at,
+            settings=settings,
         )
         if notification_id:
             created.append(notification_id)

@@ -15,7 +15,10 @@ from app.shopify.models import Shop
 
 
 def on_order_changed(shop: Shop, payload: dict[str, Any]) -> None:
-    """orders/create, orders/updated, orders/cancelled: the payload is the whole order."""
+    """orders/create, orders/updated, orders/cancelled: the payload is the whole order.
+
+    The features hear the payload as it was made fit to store (a field of the wrong type dropped), not raw."""
+    payload = services.usable_order_payload(db.session, payload)
     services.upsert_order(db.session, shop.id, payload)
     announce(ORDER_UPSERTED, shop, payload)
 

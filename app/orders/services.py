@@ -6,6 +6,7 @@ exactly the row the webhook would have.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, note_processing, upsert_newer, utcnow, wrote_row
+from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
+from app.orders import cleaning
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
 from app.orders.queries import phone_key
 from app.orders.status import from_shopify_event_status
@@ -22,6 +24,31 @@ from app.validation import email_address, web_url
 
 class PayloadError(ValueError):
     """A payload we cannot use (missing id, wrong types): permanent, not worth retrying."""
+
+
+def _usable(session: Session, payload: Any, shape: Mapping[str, Any], what: str, path: str = "") -> dict[str, Any]:
+    """The payload with control characters removed and `shape`'s fields of the right type (app/orders/cleaning.py);
+    what was changed is noted on the webhook delivery, by the field's path in the payload (`path` for an object
+    inside it). Raises PayloadError when it is not an object at all."""
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{what} payload is not an object")
+    notes: list[str] = []
+    cleaned = cleaning.conform(cleaning.strip_controls(payload, path, notes), shape, path, notes)
+    cleaning.add_notes(session, notes)
+    return cleaned
+
+
+def _fit(session: Session, table: Any, values: dict[str, Any], what: str) -> dict[str, Any]:
+    """Column values cut to their columns' lengths, wrong types dropped; changes noted on the delivery."""
+    notes: list[str] = []
+    fitted = cleaning.fit_to_columns(table, values, what, notes)
+    cleaning.add_notes(session, notes)
+    return fitted
+
+
+def usable_order_payload(session: Session, payload: Any) -> dict[str, Any]:
+    """An order payload made fit to store and to hand to the features (see `_usable`). Raises PayloadError."""
+    return _usable(session, payload, cleaning.ORDER, "order")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -97,7 +124,7 @@ def _usable_email(session: Session, raw: Any, whose: str) -> str | None:
     customer still lands, without an address no message could safely be written to."""
     address = email_address(raw)
     if raw and address is None:
-        note_processing(session, f"{whose} email left out: not a valid address")
+        cleaning.add_notes(session, [f"{whose} email left out: not a valid address"])
     return address
 
 
@@ -201,7 +228,8 @@ def upsert_order(session: Session, shop_id: int, payload: dict[str, Any]) -> boo
     Idempotency key: (shop_id, shopify_order_id); `updated_at` decides between versions.
     Raises PayloadError when the payload cannot be used.
     """
-    values = order_values(shop_id, payload)
+    payload = usable_order_payload(session, payload)
+    values = _fit(session, Order.__table__, order_values(shop_id, payload), "order")
     _usable_email(session, _order_email(payload), "order")
     changed = upsert_newer(session, Order.__table__, values, ["shop_id", "shopify_order_id"], "shopify_updated_at")
     for fulfillment in payload.get("fulfillments") or []:
@@ -215,6 +243,7 @@ def upsert_customer(
     session: Session, shop_id: int, payload: dict[str, Any], fallback_locale: str | None = None
 ) -> bool:
     """Keep the customer's greeting name, contact and language. Key: (shop_id, shopify_customer_id)."""
+    payload = _usable(session, payload, cleaning.CUSTOMER, "customer", path="customer")
     if not str(payload.get("id") or "").isdigit():
         return False
     values = {
@@ -228,6 +257,7 @@ def upsert_customer(
         "shopify_updated_at": parse_timestamp(payload.get("updated_at")) or utcnow(),
         "updated_at": utcnow(),
     }
+    values = _fit(session, Customer.__table__, values, "customer")
     return upsert_newer(session, Customer.__table__, values, ["shop_id", "shopify_customer_id"], "shopify_updated_at")
 
 
@@ -237,8 +267,7 @@ def upsert_tracking_event(session: Session, shop_id: int, payload: dict[str, Any
     Unknown statuses are kept verbatim in raw_status with a NULL normalised status.
     Raises PayloadError.
     """
-    if not isinstance(payload, dict):
-        raise PayloadError("fulfillment event payload is not an object")
+    payload = _usable(session, payload, cleaning.TRACKING_EVENT, "fulfillment_event")
     event_id = _required_id(payload, "id")
     happened_at = parse_timestamp(payload.get("happened_at")) or parse_timestamp(payload.get("created_at"))
     if happened_at is None:
@@ -246,24 +275,25 @@ def upsert_tracking_event(session: Session, shop_id: int, payload: dict[str, Any
     raw_status = payload.get("status")
     status = from_shopify_event_status(raw_status)
     order_id = payload.get("order_id")
+    values = dict(
+        shop_id=shop_id,
+        shopify_fulfillment_id=_required_id(payload, "fulfillment_id"),
+        shopify_order_id=int(order_id) if str(order_id or "").isdigit() else None,
+        source="shopify",
+        external_id=str(event_id),
+        status=status.value if status else None,
+        raw_status=str(raw_status) if raw_status else None,
+        message=payload.get("message"),
+        city=payload.get("city"),
+        province=payload.get("province"),
+        country=payload.get("country"),
+        happened_at=happened_at,
+        estimated_delivery_at=parse_timestamp(payload.get("estimated_delivery_at")),
+        created_at=utcnow(),
+    )
     stmt = (
         dialect_insert(session, TrackingEvent.__table__)
-        .values(
-            shop_id=shop_id,
-            shopify_fulfillment_id=_required_id(payload, "fulfillment_id"),
-            shopify_order_id=int(order_id) if str(order_id or "").isdigit() else None,
-            source="shopify",
-            external_id=str(event_id),
-            status=status.value if status else None,
-            raw_status=str(raw_status)[:120] if raw_status else None,
-            message=payload.get("message"),
-            city=payload.get("city"),
-            province=payload.get("province"),
-            country=payload.get("country"),
-            happened_at=happened_at,
-            estimated_delivery_at=parse_timestamp(payload.get("estimated_delivery_at")),
-            created_at=utcnow(),
-        )
+        .values(**_fit(session, TrackingEvent.__table__, values, "fulfillment_event"))
         .on_conflict_do_nothing(index_elements=["shop_id", "source", "external_id"])
     )
     return wrote_row(session, stmt, stmt.table)
@@ -274,8 +304,7 @@ def upsert_refund(session: Session, shop_id: int, payload: dict[str, Any]) -> bo
 
     Raises PayloadError when the payload cannot be used.
     """
-    if not isinstance(payload, dict):
-        raise PayloadError("refund payload is not an object")
+    payload = _usable(session, payload, cleaning.REFUND, "refund")
     order_id = _required_id(payload, "order_id")
     amount, currency = _refund_money(payload)
     if currency is None:
@@ -283,23 +312,24 @@ def upsert_refund(session: Session, shop_id: int, payload: dict[str, Any]) -> bo
             select(Order.currency).where(Order.shop_id == shop_id, Order.shopify_order_id == order_id)
         ).scalar_one_or_none()
     refund_return = payload.get("return") or {}
+    values = dict(
+        shop_id=shop_id,
+        shopify_refund_id=_required_id(payload, "id"),
+        shopify_order_id=order_id,
+        amount=amount,
+        currency=currency,
+        note=payload.get("note"),
+        line_items=[
+            {"line_item_id": item.get("line_item_id"), "quantity": item.get("quantity")}
+            for item in payload.get("refund_line_items") or []
+        ],
+        shopify_return_id=int(refund_return["id"]) if str(refund_return.get("id") or "").isdigit() else None,
+        refunded_at=parse_timestamp(payload.get("processed_at")) or parse_timestamp(payload.get("created_at")),
+        created_at=utcnow(),
+    )
     stmt = (
         dialect_insert(session, Refund.__table__)
-        .values(
-            shop_id=shop_id,
-            shopify_refund_id=_required_id(payload, "id"),
-            shopify_order_id=order_id,
-            amount=amount,
-            currency=currency,
-            note=payload.get("note"),
-            line_items=[
-                {"line_item_id": item.get("line_item_id"), "quantity": item.get("quantity")}
-                for item in payload.get("refund_line_items") or []
-            ],
-            shopify_return_id=int(refund_return["id"]) if str(refund_return.get("id") or "").isdigit() else None,
-            refunded_at=parse_timestamp(payload.get("processed_at")) or parse_timestamp(payload.get("created_at")),
-            created_at=utcnow(),
-        )
+        .values(**_fit(session, Refund.__table__, values, "refund"))
         .on_conflict_do_nothing(index_elements=["shop_id", "shopify_refund_id"])
     )
     return wrote_row(session, stmt, stmt.table)
@@ -351,7 +381,8 @@ def upsert_fulfillment(session: Session, shop_id: int, payload: dict[str, Any], 
 
     Idempotency key: (shop_id, shopify_fulfillment_id). Raises PayloadError.
     """
-    values = fulfillment_values(shop_id, payload, order_id)
+    payload = _usable(session, payload, cleaning.FULFILLMENT, "fulfillment")
+    values = _fit(session, Fulfillment.__table__, fulfillment_values(shop_id, payload, order_id), "fulfillment")
     return upsert_newer(
         session,
         Fulfillment.__table__,

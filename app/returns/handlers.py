@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.orders.models import Order
-from app.orders.services import PayloadError
+from app.orders.services import PayloadError, parse_timestamp
 from app.returns.models import ReturnLine, ReturnRequest, ReturnSyncOp
 from app.returns.services import record_step
 from app.shopify.models import Shop
@@ -210,4 +210,5 @@ def on_refund_created(shop: Shop, payload: dict[str, Any]) -> None:
         "shopify",
         note="refunded in Shopify",
         key=f"shopify:refund:{payload.get('id')}",
+        happened_at=parse_timestamp(payload.get("processed_at")) or parse_timestamp(payload.get("created_at")),
     )

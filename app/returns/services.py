@@ -767,8 +767,10 @@ def record_step(
     *,
     note: str | None = None,
     key: str | None = None,
+    happened_at: datetime | None = None,
 ) -> bool:
-    """Record one step (who, when) and its domain event; a repeated `key` (e.g. a webhook) records nothing."""
+    """Record one step (who, when) and its domain event; a repeated `key` (e.g. a webhook) records nothing.
+    `happened_at` dates the event when its source says when it happened (a refund's time)."""
     dedupe = key or f"{request.id}:{status}:{len([s for s in request.steps if s.status == status])}"
     stmt = (
         dialect_insert(session, ReturnStep.__table__)
@@ -794,6 +796,7 @@ def record_step(
         f"return:{request.id}:step:{inserted}",
         shopify_order_id=request.shopify_order_id,
         data={"return_id": request.id, "to": status, "resolution": request.resolution},
+        happened_at=happened_at,
     )
     return True
 

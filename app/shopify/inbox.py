@@ -16,12 +16,14 @@ import psycopg
 import redis
 from flask import current_app
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, take_processing_notes, utcnow
+from app.db import dialect_insert, utcnow
 from app.events import collecting_domain_events, dispatch_collected_events
 from app.extensions import db
 from app.jobs import enqueue, enqueue_new, job_id, job_is_alive, with_app_context
+from app.orders.cleaning import collecting_payload_notes, strip_controls
 from app.orders.services import PayloadError
 from app.registry import registry
 from app.shopify.models import Shop, WebhookEvent
@@ -32,6 +34,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 STRANDED_AFTER = timedelta(seconds=60)
 PAYLOAD_RETENTION = timedelta(days=7)
+# The reason a merchant reads for a failed delivery: one line, never a statement dump.
+MAX_REASON = 200
+# SQLSTATEs of integrity errors the data itself causes (NOT NULL, CHECK). A unique or foreign-key violation
+# can be a race with a concurrent job, which a retry resolves, so those stay transient.
+_DATA_INTEGRITY_STATES = frozenset({"23502", "23514"})
 
 
 @dataclass(frozen=True)
@@ -191,8 +198,11 @@ def process_webhook_event(event_id: int) -> str:
     """Run the topic's handler for one stored delivery, exactly once.
 
     Idempotency: the event row is locked and skipped unless still `received`; handlers are
-    upserts keyed by Shopify ids. Transient errors are re-raised so RQ retries; after
-    MAX_ATTEMPTS, or on a PayloadError, the event is marked `failed` with the reason.
+    upserts keyed by Shopify ids. Fields that cannot be stored as sent are cleaned (control characters
+    removed, text cut to its column, wrong types dropped) and what was changed is kept as the event's
+    notes. Transient errors (the database or Redis unreachable) are re-raised so RQ retries; a payload
+    we cannot use (`is_permanent`) fails the event at once, and so does anything after MAX_ATTEMPTS,
+    with a one-line reason (`one_line_reason`).
     """
     session = db.session
     found = session.execute(_LOCK_EVENT_WITH_SHOP, {"event_id": event_id}).first()
@@ -201,29 +211,28 @@ def process_webhook_event(event_id: int) -> str:
         session.rollback()
         return "skipped"
     handler = registry().all_handlers.get(event.topic)
-    take_processing_notes(session)  # none left over from an earlier job on this session
-    with collecting_domain_events(session) as new_events:
+    with (
+        collecting_domain_events(session, happened_at=event.triggered_at) as new_events,
+        collecting_payload_notes(session) as notes,
+    ):
         try:
             if handler is None:
                 raise PayloadError(f"no handler for topic {event.topic!r}")
             if event.payload is None:
                 raise PayloadError("payload was erased before processing")
-            handler(shop, orjson.loads(event.payload))
-        except PayloadError as exc:
-            session.rollback()
-            take_processing_notes(session)
-            _record_failure(event_id, str(exc), final=True)
-            return "failed"
+            handler(shop, strip_controls(orjson.loads(event.payload), "", notes))
         except Exception as exc:
             session.rollback()
-            take_processing_notes(session)
-            final = _record_failure(event_id, f"{type(exc).__name__}: {exc}", final=False)
+            permanent = is_permanent(exc)
+            final = _record_failure(event_id, one_line_reason(exc), final=permanent, notes=notes)
             if final:
+                if not permanent:
+                    log.error("webhook event %s failed for good", event_id, exc_info=exc)
                 return "failed"
             raise
         event.status = "processed"
-        # What the handler had to leave out of a payload it still used, for the merchant to see.
-        event.error = "; ".join(take_processing_notes(session))[:2000] or None
+        event.error = None
+        event.notes = list(notes) or None  # what the handler had to clean or leave out, for the merchant
         event.attempts += 1
         event.processed_at = utcnow()
         session.commit()
@@ -231,12 +240,52 @@ def process_webhook_event(event_id: int) -> str:
     return "processed"
 
 
-def _record_failure(event_id: int, reason: str, final: bool) -> bool:
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying cannot help: the payload itself is unusable.
+
+    PayloadError; a database refusal of a value (DataError: too long, bad encoding, out of range; a NOT NULL
+    or CHECK violation); and ValueError, TypeError, LookupError and AttributeError raised while reading the
+    payload. A lost connection, a unique-key race or Redis being down is transient.
+    """
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return False
+        if isinstance(exc, DataError):
+            return True
+        return isinstance(exc, IntegrityError) and _sqlstate(exc) in _DATA_INTEGRITY_STATES
+    return isinstance(exc, PayloadError | ValueError | TypeError | LookupError | AttributeError)
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "diag", None), "sqlstate", None)
+
+
+def one_line_reason(exc: BaseException) -> str:
+    """What went wrong in one line of at most MAX_REASON characters: the database's own primary message
+    (never the statement or its parameters), else the exception's first line."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        diag = getattr(exc.orig, "diag", None)
+        primary = getattr(diag, "message_primary", None) or (str(exc.orig).strip().splitlines() or [""])[0]
+        column = getattr(diag, "column_name", None)
+        table = getattr(diag, "table_name", None)
+        where = f" ({table}.{column})" if table and column else ""
+        text = f"database refused the data: {primary}{where}"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = first if isinstance(exc, PayloadError) else f"{type(exc).__name__}: {first}".rstrip(": ")
+        if is_permanent(exc) and not isinstance(exc, PayloadError):
+            text = f"payload not usable: {text}"
+    text = " ".join(strip_controls(text, "", []).split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+def _record_failure(event_id: int, reason: str, final: bool, notes: list[str] | None = None) -> bool:
     event = db.session.get(WebhookEvent, event_id)
     if event is None:
         return True
     event.attempts += 1
-    event.error = reason[:2000]
+    event.error = reason
+    event.notes = list(notes) if notes else None
     final = final or event.attempts >= MAX_ATTEMPTS
     if final:
         event.status = "failed"
@@ -280,7 +329,7 @@ def retry_failed_event(session: Session, shop_id: int, event_id: int) -> bool:
         update(WebhookEvent)
         .where(WebhookEvent.id == event_id, WebhookEvent.shop_id == shop_id, WebhookEvent.status == "failed")
         .where(WebhookEvent.payload.is_not(None))
-        .values(status="received", error=None, attempts=0)
+        .values(status="received", error=None, notes=None, attempts=0)
     )
     session.commit()
     if result.rowcount:
@@ -314,6 +363,7 @@ def describe(event: WebhookEvent) -> dict[str, Any]:
         "topic": event.topic,
         "status": event.status,
         "error": event.error,
+        "notes": event.notes or [],
         "attempts": event.attempts,
         "received_at": event.received_at.isoformat(),
     }

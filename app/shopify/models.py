@@ -61,7 +61,10 @@ class WebhookEvent(ShopScoped, db.Model):
     payload: Mapped[str | None] = mapped_column(Text)
     # received -> processed | failed | ignored
     status: Mapped[str] = mapped_column(String(20), default="received")
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # one line, for the merchant
+    # What processing changed to store the payload (a field cut to its column, a control character removed,
+    # a field of the wrong type dropped): field names only, never their values.
+    notes: Mapped[list[str] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]

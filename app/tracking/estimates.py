@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, literal, select, union_all
@@ -37,6 +37,11 @@ def percentile(values: list[int], q: float) -> int:
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
+
+
+def start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight of `day` in the shop's time zone, as a UTC moment."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 @functools.cache

@@ -112,6 +112,9 @@ def check_shop(session: Session, shop_id: int, now: datetime | None = None) -> d
                 f"shipment:{shipment.shopify_fulfillment_id}:delayed:{missed.isoformat()}",
                 shopify_order_id=shipment.shopify_order_id,
                 shopify_fulfillment_id=shipment.shopify_fulfillment_id,
+                # Late from the start of the day after the missed estimate (shop's time), not from when the
+                # sweep noticed: a parcel that missed its estimate long ago is not news to tell the shopper.
+                happened_at=estimates.start_of_day(missed + timedelta(days=1), ctx.tz),
                 data={
                     "missed_estimate": missed.isoformat(),
                     "new_from": shipment.estimate_from.isoformat(),
@@ -138,6 +141,11 @@ def check_shop(session: Session, shop_id: int, now: datetime | None = None) -> d
                     shopify_order_id=shipment.shopify_order_id,
                     shopify_fulfillment_id=shipment.shopify_fulfillment_id,
                     data={"business_days_without_scan": quiet_days, "threshold": threshold},
+                    # Stalled from the first business day past the threshold, however late the sweep saw it.
+                    happened_at=estimates.start_of_day(
+                        ctx.calendar.add_business_days(estimates.local_date(reference, ctx.tz), threshold + 1),
+                        ctx.tz,
+                    ),
                 ):
                     counts["stalled"] += 1
     session.flush()

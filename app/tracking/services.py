@@ -122,6 +122,17 @@ def derive_shipment_state(fulfillment: Fulfillment, events: list[TrackingEvent])
     return Status.SHIPPED
 
 
+def state_reached_at(fulfillment: Fulfillment, events: list[TrackingEvent], state: Status) -> datetime | None:
+    """When the shipment reached `state`, by the evidence's own clock: the delivery time, else the time of the
+    scan the state comes from, else the fulfilment's own update. What a message about the change is dated by."""
+    if state == Status.DELIVERED and fulfillment.delivered_at is not None:
+        return fulfillment.delivered_at
+    known = [e for e in events if e.status]
+    if known and (fulfillment.status or "").lower() != "cancelled":
+        return max(known, key=_evidence_rank).happened_at
+    return fulfillment.shopify_updated_at or fulfillment.shopify_created_at
+
+
 def refresh_shipment(session: Session, shop_id: int, shopify_fulfillment_id: int, now: datetime | None = None) -> None:
     """Recompute one shipment's state, carrier, estimate and flags; record changes; then its order.
 
@@ -165,6 +176,7 @@ def refresh_shipment(session: Session, shop_id: int, shopify_fulfillment_id: int
             shopify_order_id=fulfillment.shopify_order_id,
             shopify_fulfillment_id=shopify_fulfillment_id,
             data={"from": previous_state, "to": state.value},
+            happened_at=state_reached_at(fulfillment, events, state),
         )
     session.flush()
     refresh_order(session, shop_id, fulfillment.shopify_order_id, now=now)
@@ -268,6 +280,7 @@ def set_estimate(session: Session, fulfillment: Fulfillment, estimate: estimates
             shopify_order_id=fulfillment.shopify_order_id,
             shopify_fulfillment_id=fulfillment.shopify_fulfillment_id,
             data={"from": previous_end.isoformat(), "to": estimate.end.isoformat()},
+            happened_at=fulfillment.last_scan_at,  # the carrier's new date comes with its latest scan
         )
     session.add(
         DeliveryEstimate(
@@ -336,7 +349,16 @@ def refresh_order(session: Session, shop_id: int, shopify_order_id: int, now: da
             f"order:{shopify_order_id}:status:{status.value}",
             shopify_order_id=shopify_order_id,
             data={"from": previous, "to": status.value},
+            happened_at=_order_status_reached_at(order, fulfillments, status),
         )
+
+
+def _order_status_reached_at(order: Order, fulfillments: list[Fulfillment], status: Status) -> datetime | None:
+    """When the order reached `status`: delivered when its last parcel was, otherwise the order's own update."""
+    delivered = [f.delivered_at for f in fulfillments if f.delivered_at is not None]
+    if status == Status.DELIVERED and delivered:
+        return max(delivered)
+    return order.shopify_updated_at or order.shopify_created_at
 
 
 def refresh_order_shipments(session: Session, shop_id: int, shopify_order_id: int) -> None:

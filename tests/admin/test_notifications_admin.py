@@ -173,6 +173,22 @@ def test_settings_are_validated_and_saved(owner):
         )
 
 
+def test_the_message_horizon_is_shown_in_english_and_thai_and_saved(owner):
+    client = owner.test_client()
+    english = client.get("/app/notifications?locale=en")
+    assert b'name="message_horizon_hours"' in english.data and b'value="72"' in english.data
+    assert b"Never message a shopper about something that happened more than" in english.data
+    thai = client.get("/app/notifications?locale=th")
+    assert "ไม่ส่งข้อความถึงผู้ซื้อเกี่ยวกับเหตุการณ์ที่เกิดขึ้นนานกว่า".encode() in thai.data
+    saved = client.post("/app/api/notifications/settings", json={"message_horizon_hours": "120"})
+    assert saved.status_code == 200 and saved.json["settings"]["message_horizon_hours"] == 120
+    with owner.app_context():
+        assert db.session.execute(select(NotificationSettings.message_horizon_hours)).scalar_one() == 120
+    for bad in (0, "721", True, "", 2.5):
+        refused = client.post("/app/api/notifications/settings", json={"message_horizon_hours": bad})
+        assert refused.status_code == 422 and set(refused.json["fields"]) == {"message_horizon_hours"}
+
+
 def test_invalid_settings_name_every_bad_field_and_change_nothing(owner):
     client = owner.test_client()
     bad = {

@@ -18,8 +18,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask, Response, jsonify, request
@@ -30,7 +32,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select
 
 from app.extensions import db
-from app.i18n import t
+from app.i18n import format_day_range, format_moment, t
 from app.jobs import QUEUES
 from app.orders.models import Order
 from app.shopify.models import Shop
@@ -39,7 +41,7 @@ from app.tracking.models import TrackingSettings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import SHOP
 from tests.e2e.storefront import AppServer, LiquidInjection, Storefront, proxy_signature, render_liquid_response
-from tests.tracking.test_timeline import split_order_deliveries
+from tests.tracking.test_timeline import T0, split_order_deliveries
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
@@ -53,8 +55,22 @@ BROWSER_TZ = "America/New_York"  # not the shop's: times must still be Bangkok's
 # What the seeded order looks like (tests/tracking/test_timeline.py:split_order_deliveries).
 KERRY_1 = "https://th.kerryexpress.com/th/track/?track=SHP5012345678"
 KERRY_2 = "https://th.kerryexpress.com/th/track/?track=SHP5012345679"
-ESTIMATE_EN = "Wed 18 – Fri 20 Nov"
-DELIVERED_AT_EN = "Wed 18 Nov, 16:00"  # 09:00 UTC in Bangkok
+# The seeded order is recent (T0 is two days ago), so its dates are worked out here, in the shop's time zone.
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def _business_days_after(day: date, count: int) -> date:
+    while count:
+        day += timedelta(days=1)
+        count -= day.isoweekday() < 6  # Saturday and Sunday are not business days by default
+    return day
+
+
+_SECOND_SHIPPED = (T0 + timedelta(days=1, hours=8)).astimezone(BANGKOK).date()  # its first scan; TH: 1-3 days
+ESTIMATE_EN = format_day_range(_business_days_after(_SECOND_SHIPPED, 1), _business_days_after(_SECOND_SHIPPED, 3), "en")
+DELIVERED = (T0 + timedelta(days=2, hours=6)).astimezone(BANGKOK)  # the first parcel's "delivered" scan
+DELIVERED_AT_EN = format_moment(DELIVERED, "en", BANGKOK)
+PLACED = T0.astimezone(BANGKOK)
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -319,7 +335,8 @@ def test_tracking_page_through_the_app_proxy(seeded: Seeded, session: Session, s
 
     track = page.locator(".ac-track")
     assert track.locator("h2").first.inner_text() == "Order #1001"
-    assert "Placed Mon 16 Nov, 10:00" in track.inner_text()  # Bangkok time, not the browser's New York
+    # Bangkok time, not the browser's New York
+    assert f"Placed {format_moment(PLACED, 'en', BANGKOK)}" in track.inner_text()
     ships = track.locator("section[aria-label^='Shipment']")
     assert ships.count() == 2
     first, second = ships.nth(0), ships.nth(1)
@@ -429,7 +446,7 @@ def test_widget_on_the_theme_page(seeded: Seeded, session: Session, storefront: 
 
     result = page.locator(".aftercart-tracking [aria-live='polite']")
     assert result.locator(".ac-order__title").inner_text() == "Order #1001"
-    assert result.locator(".ac-order__date").inner_text() == "Placed on Nov 16, 2026"
+    assert result.locator(".ac-order__date").inner_text() == f"Placed on {PLACED:%b} {PLACED.day}, {PLACED.year}"
     ships = result.locator("section.ac-ship:not(.ac-ship--pending)")
     assert ships.count() == 2
     first, second = ships.nth(0), ships.nth(1)
@@ -447,7 +464,7 @@ def test_widget_on_the_theme_page(seeded: Seeded, session: Session, storefront: 
     assert second.locator("li[aria-current='step'] .ac-step__label").inner_text() == "In transit"
     delivered = first.locator("ol.ac-timeline > li").first
     assert DELIVERED_AT_EN in delivered.inner_text()  # the shop's time zone, not the browser's
-    assert delivered.locator("time").get_attribute("datetime") == "2026-11-18T16:00:00+07:00"
+    assert delivered.locator("time").get_attribute("datetime") == DELIVERED.isoformat()
     screenshot(page, "widget-en-found")
 
     page.fill("[data-ac-contact]", "eve@example.com")

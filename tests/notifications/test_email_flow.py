@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import format_day
 from app.jobs import QUEUES
 from app.notifications.models import ContactPreference, Notification, NotificationTemplate
 from app.shopify.models import Shop
@@ -222,18 +224,19 @@ def test_a_new_carrier_estimate_sends_an_in_transit_update(mail_app, send, smtp,
     send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
     send(
         "fulfillment_events/create",
-        event_payload(1, 501, "in_transit", T0 + timedelta(hours=5), estimated_delivery_at="2026-11-18T10:00:00Z"),
+        event_payload(1, 501, "in_transit", T0 + timedelta(hours=5), estimated_delivery_at=iso(T0 + timedelta(days=2))),
     )
     work(mail_app, redis_conn)
+    new_date = T0 + timedelta(days=4, hours=7)
     send(
         "fulfillment_events/create",
-        event_payload(2, 501, "in_transit", T0 + timedelta(days=1), estimated_delivery_at="2026-11-20T10:00:00Z"),
+        event_payload(2, 501, "in_transit", T0 + timedelta(days=1), estimated_delivery_at=iso(new_date)),
     )
     work(mail_app, redis_conn)
     subjects = [m["Subject"] for m in smtp.mailbox.messages]
     assert subjects[-1] == "Update on your order #1001"
     body = smtp.mailbox.messages[-1].get_payload()[0].get_payload(decode=True).decode()
-    assert "Fri 20 Nov" in body
+    assert format_day(new_date.astimezone(ZoneInfo("Asia/Bangkok")).date(), "en") in body
 
 
 def test_a_webhook_job_hands_its_domain_events_to_notifications_itself(mail_app, send, smtp, redis_conn):
@@ -381,10 +384,14 @@ def test_a_late_parcel_gets_one_running_late_message_per_new_estimate(mail_app, 
 
     from app.tracking.monitor import check_shop
 
-    shipped = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)  # Monday; the estimate ends Thursday 19th
+    # Shipped six days ago; the carrier promised delivery two days ago (a missed estimate that is still news).
+    now = datetime.now(UTC)
+    shipped = now - timedelta(days=6)
+    promised = iso(now - timedelta(days=2))
     send("orders/create", order_payload(shipped, created_at=iso(shipped)))
     send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], shipped, shipped, "SHP5012345678"))
-    send("fulfillment_events/create", event_payload(9, 501, "in_transit", shipped + timedelta(hours=8)))
+    scan = event_payload(9, 501, "in_transit", shipped + timedelta(hours=8), estimated_delivery_at=promised)
+    send("fulfillment_events/create", scan)
     _name_shop(mail_app)
     work(mail_app, redis_conn)
 
@@ -395,12 +402,12 @@ def test_a_late_parcel_gets_one_running_late_message_per_new_estimate(mail_app, 
             db.session.commit()
         work(mail_app, redis_conn)
 
-    # A week on: the estimate has passed AND no scan for days: delayed and stalled at once, one real change.
-    monitor(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))
+    # The sweep now: the estimate has passed AND no scan for days: delayed and stalled at once, one real change.
+    monitor(now)
     late = [m for m in smtp.mailbox.messages if "running late" in str(m["Subject"])]
     assert len(late) == 1
     # The revised estimate passes too: that is news, and gets its own message.
-    monitor(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
+    monitor(now + timedelta(days=6))
     late = [m for m in smtp.mailbox.messages if "running late" in str(m["Subject"])]
     assert len(late) == 2
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
@@ -129,7 +129,7 @@ def test_order_email_has_cards_only_for_a_shopper_with_marketing_consent(
             [(TEE, TEE_S)],
             customer_id=order_id,
             email=email,
-            created=T0 + timedelta(days=30),
+            created=datetime.now(UTC) - timedelta(hours=1),  # a new order: its confirmation is news
             buyer_accepts_marketing=consent,
         )
         assert post_webhook("orders/create", payload, via=client).status_code == 200

@@ -15,7 +15,15 @@ from app.orders.models import Fulfillment, Order, Refund, TrackingEvent
 from tests.conftest import load_fixture
 
 ORDER_ID = 820982911946154508
-T0 = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)  # a Monday, 10:00 in Bangkok
+
+
+def _recent_morning() -> datetime:
+    """03:00 UTC (10:00 in Bangkok) two days before now: recent enough that a message about it is news within
+    the shops' 72-hour horizon (app/notifications/policy.py), on whatever day the suite runs."""
+    return datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=2)
+
+
+T0 = _recent_morning()
 
 
 def iso(moment: datetime) -> str:
