@@ -20,7 +20,7 @@ from app.alerts.services import (
 )
 from app.db import utcnow
 from app.extensions import db
-from app.i18n import N_, _, format_moment, request_locale, zone
+from app.i18n import N_, format_moment, request_locale, t, zone
 from app.orders.models import Order
 from app.validation import email_address, web_url
 
@@ -173,11 +173,12 @@ def _form() -> dict[str, Any] | None:
 @admin_required
 def save_alert_settings():
     form = _form()
+    locale = request_locale()
     if form is None:
-        return jsonify(error=_("alerts.error.body")), 400
+        return jsonify(error=t(locale, "alerts.error.body")), 400
     clean, errors = validate_alert_settings(form)
     if errors:
-        return jsonify(errors={field: _(key) for field, key in errors.items()}), 422
+        return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
     shop_id = g.admin.shop.id
     settings = db.session.execute(select(AlertSettings).where(AlertSettings.shop_id == shop_id)).scalar_one_or_none()
     if settings is None:
@@ -198,7 +199,7 @@ def save_alert_settings():
 def send_test_alert():
     settings = alert_settings(db.session, g.admin.shop.id)
     if not (settings.notify_to or settings.webhook_url):
-        return jsonify(message=_("alerts.test.nothing_set_up")), 422
+        return jsonify(message=t(request_locale(), "alerts.test.nothing_set_up")), 422
     result = send_test(g.admin.shop, settings)
     status = 200 if (result.emailed or not settings.notify_to) and (result.webhook or not settings.webhook_url) else 502
     return jsonify(emailed=result.emailed, webhook=result.webhook, error=result.error), status
