@@ -16,6 +16,7 @@ from app.shopify.models import Shop
 
 def on_order_changed(shop: Shop, payload: dict[str, Any]) -> None:
     """orders/create, orders/updated, orders/cancelled: the payload is the whole order."""
+    services.lock_order_webhooks(db.session, shop.id, payload.get("id") if isinstance(payload, dict) else None)
     services.upsert_order(db.session, shop.id, payload)
     announce(ORDER_UPSERTED, shop, payload)
 

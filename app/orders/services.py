@@ -13,13 +13,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
+from app.db import dialect_insert, lock_until_commit, upsert_newer, utcnow, wrote_row
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
 from app.orders.status import from_shopify_event_status
 
 
 class PayloadError(ValueError):
     """A payload we cannot use (missing id, wrong types): permanent, not worth retrying."""
+
+
+def lock_order_webhooks(session: Session, shop_id: int, shopify_order_id: Any) -> None:
+    """Serialise this transaction with every other webhook of the same order (the order, its fulfilments, their
+    scans) until it commits. Two workers taking one order's webhooks at once otherwise each missed what the
+    other had not committed yet: a scan processed while its fulfilment's row was being inserted found no
+    fulfilment and was never applied (benchmarks/soak.py). An id that is not a number locks nothing (the
+    handler then refuses the payload)."""
+    if str(shopify_order_id or "").isdigit():
+        lock_until_commit(session, f"order-webhooks:{shop_id}:{int(shopify_order_id)}")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
