@@ -127,6 +127,18 @@ class ShopScoped:
         return mapped_column(BigIntPK, ForeignKey("shops.id", ondelete="CASCADE"), index=True, nullable=False)
 
 
+def lock_until_commit(session: Session, name: str) -> None:
+    """Hold the lock called `name` until the session's transaction ends; another transaction asking for the same
+    name waits. For work whose rows may not exist yet: a row another transaction is inserting is invisible, so no
+    row lock can serialise it. PostgreSQL: a transaction-level advisory lock (PgBouncer's transaction mode allows
+    it). SQLite: nothing to do, it runs one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_ADVISORY_LOCK, {"name": name})
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
+
+
 def dialect_insert(session: Session, table: Any):
     """INSERT construct of the session's dialect, for ON CONFLICT clauses (PostgreSQL and SQLite)."""
     name = session.get_bind().dialect.name

@@ -1,17 +1,22 @@
-"""Helpers the benchmark scripts share: errors, logging, ports, /proc readings, a time bound, and the gunicorn
-server each one runs the app (and a bare endpoint) under."""
+"""Helpers the benchmark scripts share: errors, logging, ports, /proc readings, a time bound, the gunicorn
+server each one runs the app (and a bare endpoint) under, the services a run starts for itself (redis-server,
+a PostgreSQL database, an SMTP server, processes in sessions of their own) and signed Shopify webhooks."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import runpy
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +207,346 @@ class GunicornServer:
         log_file = getattr(self, "_log", None)
         if log_file is not None and not log_file.closed:
             log_file.close()
+
+
+# --------------------------------------------------------------------------- services a run starts for itself
+
+PG_ADMIN_URL = os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05, check=None) -> Any:
+    """Poll `predicate` until it returns something true (returned), calling `check` between polls (it raises
+    when a process the wait depends on died); BenchError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if check is not None:
+            check()
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def cpu_seconds_of(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each live process of `pids` has used so far (Linux /proc)."""
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process on this machine (the server runs on loopback beside the benchmark)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().startswith("postgres"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def session_pids(leader: int) -> list[int]:
+    """The live processes of the session `leader` started (start_new_session=True), zombies excluded."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+class SmtpSink:
+    """aiosmtpd on loopback, recording when it answered 250 to each message (Message-ID, To)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        from email import policy as email_policy
+        from email.parser import BytesHeaderParser
+
+        self.port = free_port()
+        self.delay = delay
+        # Only the headers it records, parsed the cheap way: this server shares the cores with what it measures.
+        self._parser = BytesHeaderParser(policy=email_policy.compat32)
+        self.lock = threading.Lock()
+        self.accepted: list[tuple[float, str, str]] = []
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        headers = self._parser.parsebytes(envelope.original_content or envelope.content)
+        with self.lock:
+            self.accepted.append((time.time(), str(headers["Message-ID"]), str(headers["To"])))
+        return "250 Message accepted for delivery"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def snapshot(self) -> list[tuple[float, str, str]]:
+        with self.lock:
+            return list(self.accepted)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.accepted)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.accepted.clear()
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, its files in `workdir`. With `appendonly` it keeps an
+    AOF there (`appendfsync everysec`, `maxmemory-policy noeviction`, as docs/operations.md recommends), so
+    stop() then start() is a restart that keeps the queues."""
+
+    def __init__(self, workdir: Path, appendonly: bool = False) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.appendonly = appendonly
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        durability = ["--appendonly", "no"]
+        if self.appendonly:
+            durability = ["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir)]
+            + durability,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise BenchError("redis-server exited at start")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(up, 10, "redis-server")
+
+    def stop(self) -> None:
+        """SIGTERM: redis-server flushes its AOF and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class Database:
+    """A PostgreSQL database of the benchmark's own, created empty and dropped (WITH FORCE) at the end."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def url(self) -> str:
+        return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{self.name}"
+
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
+    def create(self) -> None:
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        try:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        except Exception as exc:  # cleanup goes on
+            log(f"could not drop database {self.name}: {exc}")
+
+    def query(self, sql: str, *params: Any) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def migrate(env: dict[str, str], timeout: float = 120) -> None:
+    """`flask db upgrade` against the database in `env`, as the Procfile's release process runs it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"migration failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+class Process:
+    """A child process in a session of its own; stop() ends every process of that session (RQ's work
+    horses and scheduler sit in process groups of their own)."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+
+    def start(self) -> None:
+        with open(self.log_path, "wb") as out:
+            self.started_at = time.time()
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def check(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None and self.proc.returncode != 0:
+            raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _session(self) -> list[int]:
+        return session_pids(self.proc.pid) if self.proc is not None else []
+
+    def stop(self, grace: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        for _ in range(100):
+            pids = self._session()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+
+
+# --------------------------------------------------------------------------- Shopify webhooks
+
+FIXTURES = ROOT / "tests" / "fixtures" / "shopify"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def order_payload(order_id: int, name: str, number: int, email: str, at: datetime) -> dict[str, Any]:
+    """A paid, open orders/create payload (one line item, shipping to Thailand) created and updated `at`."""
+    payload = json.loads((FIXTURES / "orders_create.json").read_text())
+    stamp = iso(at)
+    payload.update(
+        id=order_id,
+        admin_graphql_api_id=f"gid://shopify/Order/{order_id}",
+        name=name,
+        order_number=number,
+        email=email,
+        contact_email=email,
+        financial_status="paid",
+        cancelled_at=None,
+        cancel_reason=None,
+        fulfillment_status=None,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    payload["line_items"] = [{"id": 11, "title": "Cotton tee", "quantity": 1, "price": "390.00"}]
+    payload["shipping_address"] = {"country_code": "TH", "province_code": "TH-10"}
+    return payload
+
+
+def fulfillment_payload(fulfillment_id: int, order_id: int, name: str, email: str, at: datetime) -> dict[str, Any]:
+    """A successful fulfillments/create payload (Kerry Express, no shipment status yet) created `at`."""
+    payload = json.loads((FIXTURES / "fulfillments_create.json").read_text())
+    stamp = iso(at)
+    number = f"SHP{9000000000 + fulfillment_id % 1_000_000_000}"
+    payload.update(
+        id=fulfillment_id,
+        order_id=order_id,
+        admin_graphql_api_id=f"gid://shopify/Fulfillment/{fulfillment_id}",
+        status="success",
+        shipment_status=None,
+        tracking_company="Kerry Express",
+        tracking_number=number,
+        tracking_numbers=[number],
+        tracking_url=None,
+        tracking_urls=[],
+        name=name,
+        email=email,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    payload["destination"] = dict(payload.get("destination") or {}, country_code="TH")
+    payload["line_items"] = [{"id": 11, "title": "Cotton tee", "quantity": 1}]
+    return payload
+
+
+def webhook_headers(topic: str, shop: str, webhook_id: str, signature: str, api_version: str) -> dict[str, str]:
+    """The headers Shopify sends with a delivery (the event id repeats the webhook id)."""
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": shop,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-API-Version": api_version,
+        "X-Shopify-Triggered-At": iso(datetime.now(UTC)),
+        "X-Shopify-Event-Id": webhook_id,
+        "X-Shopify-Hmac-Sha256": signature,
+    }

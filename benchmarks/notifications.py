@@ -28,7 +28,6 @@ or timeout):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import math
@@ -38,7 +37,6 @@ import signal
 import smtplib
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,14 +46,29 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy as email_policy
-from email.parser import BytesHeaderParser
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 
+from _common import (  # noqa: E402
+    BenchError,
+    BenchTimeout,
+    Database,
+    Process,
+    RedisServer,
+    SmtpSink,
+    cpu_seconds_of,
+    free_port,
+    log,
+    migrate,
+    postgres_pids,
+    wait_for,
+    webhook_headers,
+)
+from _common import fulfillment_payload as fulfillment_payload_at  # noqa: E402
+from _common import order_payload as order_payload_at  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures" / "shopify"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -64,41 +77,9 @@ SHOP = "bench-notify.myshopify.com"
 APP_URL = "https://aftercart.bench.invalid"
 MAIL_FROM = "updates@aftercart.bench.invalid"
 API_VERSION = "2026-07"
-PG_ADMIN_URL = os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET_P95_S = 2.0  # DESIGN.md §5: fulfilment webhook to email accepted, p95, nothing deferred by policy
 TARGET_RATE = 50.0
 FIRST_ORDER_ID = 7_100_000_000_000
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (a service missing, a process that would not start...)."""
-
-
-class BenchTimeout(BaseException):
-    """Raised by SIGALRM when the whole run exceeds its time bound."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.05, check=None) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if check is not None:
-            check()
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def pct(values: list[float], p: float, total: int | None = None) -> float | None:
@@ -118,282 +99,16 @@ def fmt_s(value: float | None, deadline: float | None = None) -> str:
     return f"{value:.2f} s"
 
 
-def cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """User + system CPU seconds each live process has used so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / tick
-    return found
-
-
-def postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as fh:
-                    if fh.read().startswith("postgres"):
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-# --------------------------------------------------------------------------- services
-
-
-_HEADERS_ONLY = BytesHeaderParser(policy=email_policy.compat32)
-
-
-class SmtpSink:
-    """aiosmtpd on loopback, recording when it answered 250 to each message (Message-ID, To)."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.port = free_port()
-        self.delay = delay
-        self.lock = threading.Lock()
-        self.accepted: list[tuple[float, str, str]] = []
-        self.controller = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        # Only the two headers it records, parsed the cheap way: this server shares the cores with what it measures.
-        headers = _HEADERS_ONLY.parsebytes(envelope.original_content or envelope.content)
-        with self.lock:
-            self.accepted.append((time.time(), str(headers["Message-ID"]), str(headers["To"])))
-        return "250 Message accepted for delivery"
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def snapshot(self) -> list[tuple[float, str, str]]:
-        with self.lock:
-            return list(self.accepted)
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.accepted)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.accepted.clear()
-
-
-class RedisServer:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-        def up() -> bool:
-            if self.proc.poll() is not None:
-                raise BenchError("redis-server exited at start")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-
-        wait_for(up, 10, "redis-server")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-class Database:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def url(self) -> str:
-        return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{self.name}"
-
-    def _admin(self):
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-
-    def create(self) -> None:
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        try:
-            with self._admin() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        except Exception as exc:  # cleanup goes on
-            log(f"could not drop database {self.name}: {exc}")
-
-    def query(self, sql: str, *params: Any) -> list[tuple]:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-            return conn.execute(sql, params).fetchall()
-
-
-class Process:
-    """A child process in a session of its own; stop() ends every process of that session (RQ's work
-    horses sit in process groups of their own)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.cmd = cmd
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self.started_at = 0.0
-
-    def start(self) -> None:
-        with open(self.log_path, "wb") as out:
-            self.started_at = time.time()
-            self.proc = subprocess.Popen(
-                self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def check(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None and self.proc.returncode != 0:
-            raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def _session(self) -> list[int]:
-        if self.proc is None:
-            return []
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == self.proc.pid and fields[0] != "Z":
-                found.append(int(entry))
-        return found
-
-    def stop(self, grace: float = 15.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        for _ in range(100):
-            pids = self._session()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(5)
-
-
 # --------------------------------------------------------------------------- payloads
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def order_payload(index: int) -> dict[str, Any]:
-    payload = json.loads((FIXTURES / "orders_create.json").read_text())
-    now = _iso(datetime.now(UTC))
-    payload.update(
-        id=FIRST_ORDER_ID + index,
-        admin_graphql_api_id=f"gid://shopify/Order/{FIRST_ORDER_ID + index}",
-        name=f"#B{index}",
-        order_number=100000 + index,
-        email=recipient(index),
-        contact_email=recipient(index),
-        financial_status="paid",
-        cancelled_at=None,
-        cancel_reason=None,
-        fulfillment_status=None,
-        created_at=now,
-        updated_at=now,
-    )
-    payload["line_items"] = [{"id": 11, "title": "Cotton tee", "quantity": 1, "price": "390.00"}]
-    payload["shipping_address"] = {"country_code": "TH", "province_code": "TH-10"}
-    return payload
+    return order_payload_at(FIRST_ORDER_ID + index, f"#B{index}", 100000 + index, recipient(index), datetime.now(UTC))
 
 
 def fulfillment_payload(index: int) -> dict[str, Any]:
-    payload = json.loads((FIXTURES / "fulfillments_create.json").read_text())
-    now = _iso(datetime.now(UTC))
-    number = f"SHP{9000000000 + index}"
-    payload.update(
-        id=FIRST_ORDER_ID + index,
-        order_id=FIRST_ORDER_ID + index,
-        admin_graphql_api_id=f"gid://shopify/Fulfillment/{FIRST_ORDER_ID + index}",
-        status="success",
-        shipment_status=None,
-        tracking_company="Kerry Express",
-        tracking_number=number,
-        tracking_numbers=[number],
-        tracking_url=None,
-        tracking_urls=[],
-        name=f"#B{index}.1",
-        email=recipient(index),
-        created_at=now,
-        updated_at=now,
-    )
-    payload["destination"] = dict(payload.get("destination") or {}, country_code="TH")
-    payload["line_items"] = [{"id": 11, "title": "Cotton tee", "quantity": 1}]
-    return payload
+    order_id = FIRST_ORDER_ID + index
+    return fulfillment_payload_at(order_id, order_id, f"#B{index}.1", recipient(index), datetime.now(UTC))
 
 
 def recipient(index: int) -> str:
@@ -503,16 +218,7 @@ class Bench:
     def setup(self) -> None:
         self.redis.start()
         self.db.create()
-        proc = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if proc.returncode != 0:
-            raise BenchError(f"migration failed:\n{proc.stdout}\n{proc.stderr}")
+        migrate(self.env())
         self.smtp.start()
         from app import create_app
         from app.config import Settings
@@ -686,16 +392,7 @@ class Bench:
                 if item is None:
                     break
                 (index, body, signature, webhook_id), due = item
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": "fulfillments/create",
-                    "X-Shopify-Shop-Domain": SHOP,
-                    "X-Shopify-Webhook-Id": webhook_id,
-                    "X-Shopify-API-Version": API_VERSION,
-                    "X-Shopify-Triggered-At": _iso(datetime.now(UTC)),
-                    "X-Shopify-Event-Id": webhook_id,
-                    "X-Shopify-Hmac-Sha256": signature,
-                }
+                headers = webhook_headers("fulfillments/create", SHOP, webhook_id, signature, API_VERSION)
                 began = time.time()
                 try:
                     conn.request("POST", "/webhooks", body=body, headers=headers)
@@ -774,10 +471,10 @@ class Bench:
         web, workers = (self.running[0], self.running[1:]) if self.running else (None, [])
         own = os.times()
         return {
-            "workers": cpu_seconds([pid for worker in workers for pid in worker._session()]),
-            "web": cpu_seconds(web._session() if web else []),
-            "PostgreSQL": cpu_seconds(postgres_pids()),
-            "Redis": cpu_seconds([self.redis.proc.pid] if self.redis.proc else []),
+            "workers": cpu_seconds_of([pid for worker in workers for pid in worker._session()]),
+            "web": cpu_seconds_of(web._session() if web else []),
+            "PostgreSQL": cpu_seconds_of(postgres_pids()),
+            "Redis": cpu_seconds_of([self.redis.proc.pid] if self.redis.proc else []),
             "benchmark (SMTP server, sender)": {os.getpid(): own.user + own.system},
         }
 

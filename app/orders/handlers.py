@@ -18,6 +18,7 @@ def on_order_changed(shop: Shop, payload: dict[str, Any]) -> None:
     """orders/create, orders/updated, orders/cancelled: the payload is the whole order.
 
     The features hear the payload as it was made fit to store (a field of the wrong type dropped), not raw."""
+    services.lock_order_webhooks(db.session, shop.id, payload.get("id") if isinstance(payload, dict) else None)
     payload = services.usable_order_payload(db.session, payload)
     services.upsert_order(db.session, shop.id, payload)
     announce(ORDER_UPSERTED, shop, payload)

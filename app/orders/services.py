@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, upsert_newer, utcnow, wrote_row
+from app.db import dialect_insert, lock_until_commit, upsert_newer, utcnow, wrote_row
 from app.orders import cleaning
 from app.orders.models import Customer, Fulfillment, Order, Refund, TrackingEvent
 from app.orders.queries import phone_key
@@ -49,6 +49,16 @@ def _fit(session: Session, table: Any, values: dict[str, Any], what: str) -> dic
 def usable_order_payload(session: Session, payload: Any) -> dict[str, Any]:
     """An order payload made fit to store and to hand to the features (see `_usable`). Raises PayloadError."""
     return _usable(session, payload, cleaning.ORDER, "order")
+
+
+def lock_order_webhooks(session: Session, shop_id: int, shopify_order_id: Any) -> None:
+    """Serialise this transaction with every other webhook of the same order (the order, its fulfilments, their
+    scans) until it commits. Two workers taking one order's webhooks at once otherwise each missed what the
+    other had not committed yet: a scan processed while its fulfilment's row was being inserted found no
+    fulfilment and was never applied (benchmarks/soak.py). An id that is not a number locks nothing (the
+    handler then refuses the payload)."""
+    if str(shopify_order_id or "").isdigit():
+        lock_until_commit(session, f"order-webhooks:{shop_id}:{int(shopify_order_id)}")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
