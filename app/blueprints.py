@@ -7,6 +7,7 @@ from flask import Blueprint
 from app.admin import admin_bp
 from app.alerts.admin import alerts_admin_bp
 from app.health import health_bp
+from app.i18n import N_
 from app.notifications.admin import notifications_admin_bp
 from app.notifications.hooks import provider_hooks_bp
 from app.notifications.links import notification_links_bp
@@ -41,13 +42,14 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     recommendations_cli_bp,
 )
 
+# Labels are catalog keys: the admin shows them in the merchant's language.
 ADMIN_NAV: tuple[NavItem, ...] = (
-    NavItem("Orders", "admin.orders_page"),
-    NavItem("Needs attention", "alerts_admin.attention_page"),
-    NavItem("Returns", "returns_admin.list_returns"),
-    NavItem("Return rules & loyalty tiers", "returns_admin.policy_page"),
-    NavItem("Tracking page and branding", "tracking_admin.settings_page"),
-    NavItem("Shopper notifications", "notifications_admin.notifications_page"),
-    NavItem("Messages sent", "notifications_admin.notification_log"),
-    NavItem("Recommendations", "recommendations_admin.recommendations_page"),
+    NavItem(N_("admin.nav.orders"), "admin.orders_page"),
+    NavItem(N_("admin.nav.attention"), "alerts_admin.attention_page"),
+    NavItem(N_("admin.nav.returns"), "returns_admin.list_returns"),
+    NavItem(N_("admin.nav.return_rules"), "returns_admin.policy_page"),
+    NavItem(N_("admin.nav.tracking_page"), "tracking_admin.settings_page"),
+    NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
+    NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
+    NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
 )

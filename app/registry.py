@@ -46,7 +46,7 @@ class PrivacyEntry:
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link in the admin's navigation: its label and a Flask endpoint."""
+    """A link in the admin's navigation: its label (a catalog key) and a Flask endpoint."""
 
     label: str
     endpoint: str

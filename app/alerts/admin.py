@@ -81,7 +81,6 @@ def attention_page():
         kind=kind,
         settings=settings,
         tz=zone(shop.iana_timezone),
-        locale=locale,
         format_moment=format_moment,
         **page_context(),
     )

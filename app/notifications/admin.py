@@ -17,9 +17,10 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import admin_required, page_context, shop_order
+from app.admin import admin_required, admin_time, page_context, shop_order
 from app.db import dialect_insert, utcnow
 from app.extensions import db
+from app.i18n import N_, request_locale, t
 from app.notifications.defaults import DEFAULTS, TRIGGERS
 from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.policy import MAX_HORIZON_HOURS
@@ -38,34 +39,50 @@ PAGE_SIZE = 50
 MAX_SENDER_NAME = 120
 MAX_CAP = 20
 
-TRIGGER_LABELS = {
-    "order_confirmed": "Order confirmed",
-    "shipped": "Shipped",
-    "in_transit": "In transit (new estimate)",
-    "out_for_delivery": "Out for delivery",
-    "delivered": "Shipment delivered",
-    "order_delivered": "Whole order delivered (split orders)",
-    "attempted_delivery": "Delivery attempt failed",
-    "ready_for_pickup": "Ready for pickup",
-    "delayed": "Running late",
-    "exception": "Delivery problem",
+# Labels are catalog keys, shown in the merchant's language (`labels(TRIGGER_LABELS)` in a request).
+TRIGGER_LABELS = {trigger: f"admin.notify.trigger.{trigger}" for trigger in TRIGGERS}
+N_("admin.notify.trigger.order_confirmed"), N_("admin.notify.trigger.shipped"), N_("admin.notify.trigger.in_transit")
+N_("admin.notify.trigger.out_for_delivery"), N_("admin.notify.trigger.delivered")
+N_("admin.notify.trigger.order_delivered"), N_("admin.notify.trigger.attempted_delivery")
+N_("admin.notify.trigger.ready_for_pickup"), N_("admin.notify.trigger.delayed"), N_("admin.notify.trigger.exception")
+N_("admin.notify.trigger.return_requested"), N_("admin.notify.trigger.return_approved")
+N_("admin.notify.trigger.return_declined"), N_("admin.notify.trigger.return_received")
+N_("admin.notify.trigger.return_resolved")
+CHANNEL_LABELS = {
+    "email": N_("admin.notify.channel.email"),
+    "sms": N_("admin.notify.channel.sms"),
+    "line": N_("admin.notify.channel.line"),
+    "text": N_("admin.notify.channel.text"),
 }
-CHANNEL_LABELS = {"email": "Email", "sms": "SMS", "line": "LINE", "text": "SMS and LINE text"}
-LOCALE_LABELS = {"en": "English", "th": "Thai"}
+LOCALE_LABELS = {"en": N_("admin.language.en"), "th": N_("admin.language.th")}
+STATUS_LABELS = {status: f"admin.notify.status.{status}" for status in STATUSES}
+N_("admin.notify.status.queued"), N_("admin.notify.status.deferred"), N_("admin.notify.status.sent")
+N_("admin.notify.status.delivered"), N_("admin.notify.status.failed"), N_("admin.notify.status.suppressed")
 VARIABLES = (
-    ("first_name", "the shopper's first name (may be empty)"),
-    ("shop_name", "your shop's name"),
-    ("order_name", "the order, e.g. #1001"),
-    ("status_label", "the shipment's status, in the shopper's language"),
-    ("estimate", "the estimated delivery days (may be empty)"),
-    ("carrier", "the carrier's name (may be empty)"),
-    ("tracking_number", "the tracking number (may be empty)"),
-    ("items", "the items in the shipment, a list"),
-    ("tracking_url", "the link to the tracking page"),
-    ("return_url", "a return's messages: the link to the return's status page"),
-    ("next_steps", "a return's messages: what the shopper does next, in their language (may be empty)"),
-    ("decline_reason", "a declined return: why, in the shopper's language, with your note"),
+    ("first_name", N_("admin.notify.var.first_name")),
+    ("shop_name", N_("admin.notify.var.shop_name")),
+    ("order_name", N_("admin.notify.var.order_name")),
+    ("status_label", N_("admin.notify.var.status_label")),
+    ("estimate", N_("admin.notify.var.estimate")),
+    ("carrier", N_("admin.notify.var.carrier")),
+    ("tracking_number", N_("admin.notify.var.tracking_number")),
+    ("items", N_("admin.notify.var.items")),
+    ("tracking_url", N_("admin.notify.var.tracking_url")),
+    ("return_url", N_("admin.notify.var.return_url")),
+    ("next_steps", N_("admin.notify.var.next_steps")),
+    ("decline_reason", N_("admin.notify.var.decline_reason")),
 )
+
+
+def _t(key: str, **values: Any) -> str:
+    return t(request_locale(), key, **values)
+
+
+def labels(keys: dict[str, str]) -> dict[str, str]:
+    """A map of codes to catalog keys, as the merchant reads it."""
+    return {code: _t(key) for code, key in keys.items()}
+
+
 SAMPLE_UNSUBSCRIBE_URL = "https://example.com/unsubscribe"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -218,11 +235,11 @@ def _channel_status() -> dict[str, str]:
     for name in CHANNELS:
         channel = get_channel(name, config)
         if channel is None:
-            status[name] = "not set up: messages on this channel fail until it is"
+            status[name] = t(request_locale(), "admin.notify.channel_not_set_up")
         elif type(channel).__module__.endswith(".capture"):
-            status[name] = "demo: captured in the log, not delivered"
+            status[name] = t(request_locale(), "admin.notify.channel_captured")
         else:
-            status[name] = "ready"
+            status[name] = t(request_locale(), "admin.notify.channel_ready")
     return status
 
 
@@ -254,15 +271,15 @@ def notifications_page():
         .where(NotificationTemplate.shop_id == shop.id)
         .order_by(NotificationTemplate.channel, NotificationTemplate.locale)
     ):
-        overrides.setdefault(trigger, []).append(f"{CHANNEL_LABELS.get(channel, channel)} ({locale})")
+        overrides.setdefault(trigger, []).append(f"{_t(CHANNEL_LABELS[channel])} ({_t(LOCALE_LABELS[locale])})")
     return render_template(
         "admin/notifications/settings.html",
         settings=settings,
         grid=effective_triggers(settings),
         triggers=TRIGGERS,
         channels=CHANNELS,
-        trigger_labels=TRIGGER_LABELS,
-        channel_labels=CHANNEL_LABELS,
+        trigger_labels=labels(TRIGGER_LABELS),
+        channel_labels=labels(CHANNEL_LABELS),
         channel_status=_channel_status(),
         # What "restore the defaults" sets: the default moments, on the channels whose accounts are set up.
         default_channels=effective_triggers(default_notification_settings(shop.id)),
@@ -425,7 +442,9 @@ def _preview_json(rendered) -> dict[str, Any]:
 @notifications_admin_bp.get("/notifications/templates/<trigger>")
 @admin_required
 def template_editor(trigger: str):
-    key, errors = _template_key(trigger, request.args.get("channel", "email"), request.args.get("locale", "en"))
+    # `lang` is the template's language; `locale` is the admin's (Shopify's parameter), read for old links.
+    language = request.args.get("lang") or request.args.get("locale", "en")
+    key, errors = _template_key(trigger, request.args.get("channel", "email"), language)
     if key is None:
         abort(404)
     stored = _stored_template(g.admin.shop.id, key)
@@ -436,11 +455,11 @@ def template_editor(trigger: str):
     return render_template(
         "admin/notifications/template.html",
         key=key,
-        trigger_label=TRIGGER_LABELS[key.trigger],
-        channel_label=CHANNEL_LABELS[key.channel],
-        locale_label=LOCALE_LABELS[key.locale],
+        trigger_label=_t(TRIGGER_LABELS[key.trigger]),
+        channel_label=_t(CHANNEL_LABELS[key.channel]),
+        locale_label=_t(LOCALE_LABELS[key.locale]),
         variants=[
-            (channel, locale, f"{CHANNEL_LABELS[channel]} · {LOCALE_LABELS[locale]}")
+            (channel, locale, f"{_t(CHANNEL_LABELS[channel])} · {_t(LOCALE_LABELS[locale])}")
             for channel in TEMPLATE_CHANNELS
             for locale in LOCALES
         ],
@@ -449,7 +468,7 @@ def template_editor(trigger: str):
         is_override=stored is not None,
         problems=problems,
         preview=_preview_json(rendered),
-        variables=VARIABLES,
+        variables=[(name, _t(key)) for name, key in VARIABLES],
         limits={"subject": MAX_SUBJECT, "body": MAX_BODY if key.is_email else MAX_SHORT},
         is_demo_env=_is_demo_env(),
         **page_context(),
@@ -545,7 +564,8 @@ def reset_template_json():
 
 
 def fmt_time(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """A moment in the shop's time zone and the merchant's language."""
+    return admin_time(value)
 
 
 def is_captured(notification: Notification) -> bool:
@@ -557,17 +577,29 @@ def explain(notification: Notification) -> str:
     reason = notification.reason
     status = notification.status
     if status == "sent":
-        said = "captured in the demo log, not delivered" if is_captured(notification) else "accepted by the provider"
+        said = (
+            t(request_locale(), "admin.notify.why.captured")
+            if is_captured(notification)
+            else t(request_locale(), "admin.notify.why.accepted")
+        )
         return f"{said}; {reason}" if reason else said
     if status == "delivered":
-        return "delivered to the shopper" + (f"; {reason}" if reason else "")
+        said = t(request_locale(), "admin.notify.why.delivered")
+        return f"{said}; {reason}" if reason else said
     if status == "deferred":
-        return f"{reason or 'held back'}: goes out at {fmt_time(notification.scheduled_for)}"
+        return t(
+            request_locale(),
+            "admin.notify.why.deferred",
+            reason=reason or t(request_locale(), "admin.notify.why.held_back"),
+            time=fmt_time(notification.scheduled_for),
+        )
     if status == "queued":
         if reason:
             return reason
-        return "waiting to be sent" if not notification.attempts else "being sent"
-    return reason or status
+        if not notification.attempts:
+            return t(request_locale(), "admin.notify.why.waiting")
+        return t(request_locale(), "admin.notify.why.sending")
+    return reason or _t(STATUS_LABELS.get(status, status))
 
 
 @dataclass(frozen=True)
@@ -629,8 +661,9 @@ def _render_log(
         statuses=STATUSES,
         channels=CHANNELS,
         triggers=TRIGGERS,
-        trigger_labels=TRIGGER_LABELS,
-        channel_labels=CHANNEL_LABELS,
+        trigger_labels=labels(TRIGGER_LABELS),
+        channel_labels=labels(CHANNEL_LABELS),
+        status_labels=labels(STATUS_LABELS),
         fmt_time=fmt_time,
         is_captured=is_captured,
         is_demo_env=_is_demo_env(),
@@ -640,7 +673,11 @@ def _render_log(
 
 
 def _log_title() -> str:
-    return "Messages sent (demo: captured, not delivered)" if _is_demo_env() else "Messages sent"
+    return (
+        t(request_locale(), "admin.notify.log_title.demo")
+        if _is_demo_env()
+        else t(request_locale(), "admin.nav.messages")
+    )
 
 
 @notifications_admin_bp.get("/notifications/log")
@@ -688,7 +725,7 @@ def order_notifications(order_id: int):
     page = _page_number()
     rows, has_next = _log_rows(query, page)
     return _render_log(
-        f"{_log_title()} · order {order.name}",
+        t(request_locale(), "admin.notify.log_title.order", title=_log_title(), order=order.name),
         rows,
         has_next,
         page,
@@ -732,8 +769,12 @@ def notification_detail(notification_id: int):
         explanation=explain(notification),
         viewer_html=inert_links(notification.body_html),
         captured=is_captured(notification),
-        trigger_label=TRIGGER_LABELS.get(notification.trigger, notification.trigger),
-        channel_label=CHANNEL_LABELS.get(notification.channel, notification.channel),
+        trigger_label=_t(TRIGGER_LABELS.get(notification.trigger, notification.trigger)),
+        channel_label=_t(CHANNEL_LABELS.get(notification.channel, notification.channel)),
+        status_labels=labels(STATUS_LABELS),
+        locale_label=_t(LOCALE_LABELS[notification.locale])
+        if notification.locale in LOCALE_LABELS
+        else notification.locale,
         fmt_time=fmt_time,
         log_title=_log_title(),
         is_demo_env=_is_demo_env(),
@@ -767,5 +808,8 @@ def resend_notification_json(notification_id: int):
         select(Notification.status).where(Notification.id == new_id, Notification.shop_id == shop_id)
     ).scalar()
     return jsonify(
-        id=new_id, status=status, url=url_for("notifications_admin.notification_detail", notification_id=new_id)
+        id=new_id,
+        status=status,
+        status_label=_t(STATUS_LABELS[status]) if status in STATUS_LABELS else status,
+        url=url_for("notifications_admin.notification_detail", notification_id=new_id),
     )

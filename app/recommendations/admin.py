@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from app.admin import admin_required
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import N_, request_locale, t
 from app.recommendations.attribution import placement_report
 from app.recommendations.catalog import latest_sync
 from app.recommendations.models import PLACEMENTS, CatalogProduct, CatalogSync, RecommendationSettings
@@ -26,13 +27,16 @@ from app.recommendations.models import PLACEMENTS, CatalogProduct, CatalogSync, 
 recommendations_admin_bp = Blueprint("recommendations_admin", __name__, url_prefix="/app/recommendations")
 recommendations_cli_bp = Blueprint("recs", __name__, cli_group="recs")
 
-PLACEMENT_LABELS = {
-    "tracking_page": "Tracking page",
-    "tracking_widget": "Tracking widget (theme block)",
-    "return_status": "Return status page",
-    "return_exchange": "Exchange step of returns",
-    "email": "Order emails (marketing consent only)",
+PLACEMENT_LABELS = {  # catalog keys, shown in the merchant's language
+    "tracking_page": N_("admin.recs.placement.tracking_page"),
+    "tracking_widget": N_("admin.recs.placement.tracking_widget"),
+    "return_status": N_("admin.recs.placement.return_status"),
+    "return_exchange": N_("admin.recs.placement.return_exchange"),
+    "email": N_("admin.recs.placement.email"),
+    "unknown": N_("admin.recs.placement.unknown"),
 }
+N_("admin.recs.sync.starting"), N_("admin.recs.sync.running"), N_("admin.recs.sync.importing")
+N_("admin.recs.sync.completed"), N_("admin.recs.sync.failed")
 REPORT_DAYS = 30
 MAX_IDS = 100
 MAX_WINDOW_DAYS = 60
@@ -87,7 +91,7 @@ def recommendations_page():
         "admin/recommendations/index.html",
         settings=settings,
         report=report,
-        labels=PLACEMENT_LABELS,
+        labels={code: t(request_locale(), key) for code, key in PLACEMENT_LABELS.items()},
         placements=PLACEMENTS,
         products_total=counts[0],
         products_recommendable=counts[1],

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.admin import admin_required, page_context
 from app.extensions import db
+from app.i18n import N_
 from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnSyncOp
 from app.returns.rules import RESOLUTIONS, PolicyError, policy_from_dict
 from app.returns.services import (
@@ -38,6 +39,22 @@ from app.returns.simulator import simulate
 from app.returns.tracking import scans_for
 
 returns_admin_bp = Blueprint("returns_admin", __name__, url_prefix="/app/returns")
+
+# The codes these pages show, as the merchant reads them (`label("admin.returns.status.", status)`).
+N_("admin.returns.status.requested"), N_("admin.returns.status.approved"), N_("admin.returns.status.declined")
+N_("admin.returns.status.awaiting_shipment"), N_("admin.returns.status.in_transit")
+N_("admin.returns.status.received"), N_("admin.returns.status.inspected"), N_("admin.returns.status.resolved")
+N_("admin.returns.status.closed"), N_("admin.returns.status.canceled")
+N_("admin.returns.source.portal"), N_("admin.returns.source.shopify")
+N_("admin.returns.decline.RETURN_PERIOD_ENDED"), N_("admin.returns.decline.FINAL_SALE")
+N_("admin.returns.decline.OTHER")
+N_("admin.returns.actor.shopper"), N_("admin.returns.actor.merchant"), N_("admin.returns.actor.shopify")
+N_("admin.returns.actor.system")
+N_("admin.returns.op.create"), N_("admin.returns.op.approve"), N_("admin.returns.op.decline")
+N_("admin.returns.op.reverse_delivery"), N_("admin.returns.op.process"), N_("admin.returns.op.credit")
+N_("admin.returns.op_status.pending"), N_("admin.returns.op_status.sending"), N_("admin.returns.op_status.done")
+N_("admin.returns.op_status.failed")
+N_("admin.returns.file.label"), N_("admin.returns.file.photo")
 
 
 def _actor() -> str:

@@ -10,6 +10,7 @@ from flask import Flask
 from app.blueprints import ADMIN_NAV
 from app.config import DEMO_SHOP_DOMAIN
 from app.extensions import db
+from app.i18n import t
 from app.shopify.models import Shop
 from tests.admin.test_notifications_admin import add_order, shop_id
 from tests.browser import CHROMIUM_ARGS, artifacts, needs_chromium, serving
@@ -40,7 +41,7 @@ def test_home_lists_every_navigation_entry_of_the_wiring(owner):
     page = owner.test_client().get("/app")
     assert page.status_code == 200
     for item in ADMIN_NAV:
-        assert item.label.replace("&", "&amp;").encode() in page.data
+        assert t("en", item.label).replace("&", "&amp;").encode() in page.data
 
 
 @needs_chromium
@@ -59,12 +60,12 @@ def test_every_navigation_entry_opens_in_a_browser(owner, served, width):
             page.goto(f"{served}/app")
             nav = page.get_by_role("navigation", name="Aftercart")
             for item in ADMIN_NAV:
-                expect(nav.get_by_role("link", name=item.label, exact=True)).to_be_visible()
+                expect(nav.get_by_role("link", name=t("en", item.label), exact=True)).to_be_visible()
             page.screenshot(path=str(folder / f"home-{width}.png"), full_page=True)
             for item in ADMIN_NAV:
                 page.goto(f"{served}/app")
                 with page.expect_navigation() as opened:
-                    nav.get_by_role("link", name=item.label, exact=True).click()
+                    nav.get_by_role("link", name=t("en", item.label), exact=True).click()
                 assert opened.value.status == 200, item.label
                 expect(page.get_by_role("navigation", name="Aftercart")).to_be_visible()
             assert errors == []

@@ -95,7 +95,8 @@ def test_returns_list_detail_and_actions(fake_app, delivered_order, work):
     assert listing.status_code == 200 and f'data-return="{created.id}"' in listing.text
     assert f'data-return="{created.id}"' not in client.get("/app/returns?status=resolved").text
     detail = client.get(f"/app/returns/{created.id}")
-    assert detail.status_code == 200 and "Approve" in detail.text and "create" in detail.text
+    # The pending Shopify operation, by its readable name (not the code "create").
+    assert detail.status_code == 200 and "Approve" in detail.text and "Create the return in Shopify" in detail.text
     bad = client.post(f"/app/returns/{created.id}/decline", data={"reason": "NOPE"})
     assert bad.status_code == 302 and "error=" in bad.headers["Location"]
     assert client.post(f"/app/returns/{created.id}/received", json={}).status_code == 409
