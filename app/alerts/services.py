@@ -67,8 +67,10 @@ def alert_kind(event: DomainEvent) -> str | None:
 def cleared_kinds(event: DomainEvent) -> tuple[str, ...]:
     """The open alerts of the event's parcel (or order) that the event shows are over."""
     if event.kind == "shipment.status_changed":
+        # The parcel moved on: its earlier status problems are over (a failed attempt that became a return to
+        # the sender is one problem now, not two), and a parcel that moves is not stalled.
         target = (event.data or {}).get("to") or ""
-        return () if target in _PROBLEM_STATES else tuple(_PROBLEM_STATES.values()) + ("stalled",)
+        return tuple(kind for kind in _PROBLEM_STATES.values() if kind != target) + ("stalled",)
     return _CLEARED_BY.get(event.kind, ())
 
 
@@ -138,7 +140,7 @@ def plan_alert(event: DomainEvent) -> None:
             "shopify_fulfillment_id": event.shopify_fulfillment_id,
             "domain_event_id": event.id,
             "detail": _detail(session, event),
-            "created_at": utcnow(),
+            "created_at": event.happened_at or utcnow(),  # since when the parcel has had the problem
         },
         ["shop_id", "dedupe_key"],
     )

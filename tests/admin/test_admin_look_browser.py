@@ -67,6 +67,10 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "returns": "/app/returns",
         "return": f"/app/returns/{return_id}",
         "return-rules": "/app/returns/policy",
+        "orders": "/app/orders",
+        "orders-filtered": "/app/orders?status=delivered&q=a",
+        "attention": "/app/attention",
+        "alert-settings": "/app/alerts/settings",
     }
 
 
