@@ -67,10 +67,12 @@ def alert_kind(event: DomainEvent) -> str | None:
 def cleared_kinds(event: DomainEvent) -> tuple[str, ...]:
     """The open alerts of the event's parcel (or order) that the event shows are over."""
     if event.kind == "shipment.status_changed":
-        # The parcel moved on: its earlier status problems are over (a failed attempt that became a return to
-        # the sender is one problem now, not two), and a parcel that moves is not stalled.
-        target = (event.data or {}).get("to") or ""
-        return tuple(kind for kind in _PROBLEM_STATES.values() if kind != target) + ("stalled",)
+        # The parcel moved on from a problem: that problem is over (a failed attempt that became a return to the
+        # sender is one problem now, not two). A stall ends with its own event (`shipment.stall_cleared`). Only a
+        # change away from a problem can close anything, so the common change costs no statement here.
+        data = event.data or {}
+        previous = _PROBLEM_STATES.get(data.get("from") or "")
+        return (previous,) if previous and previous != data.get("to") else ()
     return _CLEARED_BY.get(event.kind, ())
 
 

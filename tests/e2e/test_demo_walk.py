@@ -2,9 +2,10 @@
 free port in its own process, then the links it prints opened in Chromium: the admin home, a tracking page,
 the returns portal and a return's status page, in English and in Thai, on a wide and a phone screen.
 
-Fails on any answer of 400 or more and on anything the browser logs as an error. The one request that leaves
-the machine, Shopify's App Bridge script on the admin pages, is answered by a stand-in (the test network is
-closed); every other request must go to the demo itself. Screenshots go to test-artifacts/demo-walk/.
+Fails on any answer of 400 or more and on anything the browser logs as an error. The requests that leave
+the machine, Shopify's App Bridge and Polaris scripts on the admin pages, are answered by stand-ins (the test
+network is closed; the admin's own stylesheet draws the page then); every other request must go to the demo
+itself. Screenshots go to test-artifacts/demo-walk/.
 
 Needs Debian's Chromium at /usr/bin/chromium and Python Playwright; Thai glyphs need fonts-thai-tlwg-ttf.
 """
@@ -33,6 +34,7 @@ except ImportError:  # pragma: no cover - the test says what to install
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+POLARIS = "https://cdn.shopify.com/shopifycloud/polaris.js"
 
 
 @dataclass
@@ -98,8 +100,8 @@ class Watch:
 
         def outside(route: Route) -> None:
             url = route.request.url
-            if url == APP_BRIDGE:
-                route.fulfill(status=200, content_type="text/javascript", body="/* App Bridge stand-in */")
+            if url in (APP_BRIDGE, POLARIS):
+                route.fulfill(status=200, content_type="text/javascript", body="/* Shopify CDN stand-in */")
             elif url.startswith(base) or url.startswith("data:"):
                 route.continue_()
             else:
