@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             in_transaction_subscribers=subscribers.IN_TRANSACTION_SUBSCRIBERS,
             privacy=privacy.PRIVACY,
             admin_nav=blueprints.ADMIN_NAV,
+            order_panels=blueprints.ORDER_PANELS,
         ),
     )
     for blueprint in blueprints.BLUEPRINTS:

@@ -6,16 +6,20 @@ from flask import Blueprint
 
 from app.admin import admin_bp
 from app.alerts.admin import alerts_admin_bp
+from app.alerts.admin import order_panel as alerts_order_panel
 from app.health import health_bp
 from app.i18n import N_
 from app.notifications.admin import notifications_admin_bp
+from app.notifications.admin import order_panel as messages_order_panel
 from app.notifications.hooks import provider_hooks_bp
 from app.notifications.links import notification_links_bp
 from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
 from app.recommendations.attribution import recommendation_links_bp
-from app.registry import NavItem
+from app.registry import NavItem, OrderPanel
+from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
+from app.tracking.admin import order_panel as parcels_order_panel
 from app.tracking.admin import tracking_admin_bp
 from app.tracking.storefront import tracking_links_bp, tracking_storefront_bp
 
@@ -52,4 +56,12 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
+)
+
+# The order page (the support agent's 360° view), top to bottom: each feature's part of it.
+ORDER_PANELS: tuple[OrderPanel, ...] = (
+    OrderPanel("admin/tracking/order_panel.html", parcels_order_panel),
+    OrderPanel("admin/alerts/order_panel.html", alerts_order_panel),
+    OrderPanel("admin/notifications/order_panel.html", messages_order_panel),
+    OrderPanel("admin/returns/order_panel.html", returns_order_panel),
 )

@@ -53,6 +53,15 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class OrderPanel:
+    """A feature's part of the admin's order page (the 360° view a support agent keeps open): `build(order)`
+    returns the template's values, or None when the feature has nothing on this order."""
+
+    template: str
+    build: Callable[[Any], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
 class Registry:
     topic_handlers: Mapping[str, Handler]
     compliance_handlers: Mapping[str, Handler]
@@ -60,6 +69,7 @@ class Registry:
     in_transaction_subscribers: Mapping[str, tuple[Handler, ...]]
     privacy: tuple[PrivacyEntry, ...]
     admin_nav: tuple[NavItem, ...] = ()
+    order_panels: tuple[OrderPanel, ...] = ()
     all_handlers: Mapping[str, Handler] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -51,7 +51,16 @@ from app.shopify.inbox import retry_failed_event
 from app.shopify.models import ComplianceRequest, WebhookEvent
 from app.shopify.sdk import request_input, shopify_app, to_flask_response
 
-__all__ = ["admin_bp", "admin_day", "admin_required", "admin_time", "label", "page_context", "shop_order"]
+__all__ = [
+    "admin_bp",
+    "admin_day",
+    "admin_locale",
+    "admin_required",
+    "admin_time",
+    "label",
+    "page_context",
+    "shop_order",
+]
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/app", static_folder="static", static_url_path="/static")
 
@@ -232,7 +241,13 @@ def order_detail(order_id: int):
         .scalars()
         .all()
     )
-    return render_template("admin/order.html", order=order, fulfillments=fulfillments, **page_context())
+    # The features' parts of the page (the wiring's ORDER_PANELS): parcels, alerts, messages, returns.
+    panels = []
+    for panel in registry().order_panels:
+        values = panel.build(order)
+        if values is not None:
+            panels.append((panel.template, values))
+    return render_template("admin/order.html", order=order, fulfillments=fulfillments, panels=panels, **page_context())
 
 
 @admin_bp.get("/api/orders/<int:order_id>")

@@ -202,3 +202,20 @@ def send_test_alert():
     result = send_test(g.admin.shop, settings)
     status = 200 if (result.emailed or not settings.notify_to) and (result.webhook or not settings.webhook_url) else 502
     return jsonify(emailed=result.emailed, webhook=result.webhook, error=result.error), status
+
+
+def order_panel(order: Order) -> dict[str, Any] | None:
+    """The order page's alerts: open ones first, then handled or cleared, with who handled them and when."""
+    alerts = (
+        db.session.execute(
+            select(MerchantAlert)
+            .where(MerchantAlert.shop_id == order.shop_id, MerchantAlert.shopify_order_id == order.shopify_order_id)
+            .order_by(MerchantAlert.created_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    if not alerts:
+        return None
+    open_first = sorted(alerts, key=lambda a: a.handled_at is not None or a.resolved_at is not None)
+    return {"alerts": open_first}

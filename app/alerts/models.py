@@ -39,6 +39,7 @@ class MerchantAlert(ShopScoped, db.Model):
         UniqueConstraint("shop_id", "dedupe_key"),
         db.Index("ix_merchant_alerts_shop_id_open", "shop_id", "resolved_at", "handled_at", "created_at"),
         db.Index("ix_merchant_alerts_shop_id_fulfillment", "shop_id", "shopify_fulfillment_id"),
+        db.Index("ix_merchant_alerts_shop_id_order", "shop_id", "shopify_order_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -27,6 +27,7 @@ from app.notifications.policy import MAX_HORIZON_HOURS
 from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, render_message, sample_context
 from app.notifications.rendering import validate_template as _validate_source
 from app.notifications.services import channel_enabled, default_notification_settings, notification_settings
+from app.notifications.triggers import shopper_contacts
 from app.orders.models import Order
 from app.validation import email_address
 
@@ -813,3 +814,54 @@ def resend_notification_json(notification_id: int):
         status_label=_t(STATUS_LABELS[status]) if status in STATUS_LABELS else status,
         url=url_for("notifications_admin.notification_detail", notification_id=new_id),
     )
+
+
+CONSENT_KEYS = (  # how the order page shows a shopper's consent on a channel (`admin.order360.consent.<state>`)
+    N_("admin.order360.consent.opted_out"),
+    N_("admin.order360.consent.marketing"),
+    N_("admin.order360.consent.updates"),
+    N_("admin.order360.consent.none"),
+)
+
+
+def order_panel(order: Order) -> dict[str, Any] | None:
+    """The order page's messages: every one sent or held back with why (newest first), the shopper's consent
+    on each channel, and clicks on the order's tracking and recommendation links."""
+    rows = (
+        db.session.execute(
+            select(Notification)
+            .where(Notification.shop_id == order.shop_id, Notification.shopify_order_id == order.shopify_order_id)
+            .order_by(Notification.id.desc())
+            .limit(50)
+        )
+        .scalars()
+        .all()
+    )
+    contacts = shopper_contacts(db.session, order, ["email", "sms", "line"])
+    consent = []
+    for channel in ("email", "sms", "line"):
+        address, preference = contacts[channel]
+        if preference is not None and preference.is_opted_out:
+            state = "opted_out"
+        elif channel == "email":
+            state = "marketing" if preference is not None and preference.marketing_consent else "updates"
+        elif preference is not None and preference.updates_consent:
+            state = "marketing" if preference.marketing_consent else "updates"
+        else:
+            state = "none"
+        consent.append({"channel": _t(CHANNEL_LABELS[channel]), "address": address, "state": state})
+    return {
+        "messages": [
+            {
+                "id": n.id,
+                "trigger": _t(TRIGGER_LABELS.get(n.trigger, n.trigger)),
+                "channel": _t(CHANNEL_LABELS.get(n.channel, n.channel)),
+                "status": n.status,
+                "status_label": _t(STATUS_LABELS[n.status]) if n.status in STATUS_LABELS else n.status,
+                "why": explain(n),
+                "when": fmt_time(n.sent_at or n.created_at),
+            }
+            for n in rows
+        ],
+        "consent": consent,
+    }

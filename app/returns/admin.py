@@ -12,7 +12,8 @@ from sqlalchemy import select
 from app.admin import admin_required, page_context
 from app.extensions import db
 from app.i18n import N_
-from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnSyncOp
+from app.orders.models import Order
+from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnStep, ReturnSyncOp
 from app.returns.rules import RESOLUTIONS, PolicyError, policy_from_dict
 from app.returns.services import (
     DECLINE_REASONS,
@@ -322,3 +323,26 @@ def toggle_perk(code: str, perk: str):
     save_draft(db.session, g.admin.shop.id, draft)
     db.session.commit()
     return redirect(url_for("returns_admin.policy_page"))
+
+
+def order_panel(order: Order) -> dict[str, Any] | None:
+    """The order page's returns, each with its steps (who, when, a note), newest first; None when there are none."""
+    returns = (
+        db.session.execute(
+            select(ReturnRequest)
+            .where(ReturnRequest.shop_id == order.shop_id, ReturnRequest.shopify_order_id == order.shopify_order_id)
+            .order_by(ReturnRequest.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    if not returns:
+        return None
+    steps: dict[int, list[ReturnStep]] = {r.id: [] for r in returns}
+    for step in db.session.execute(
+        select(ReturnStep)
+        .where(ReturnStep.shop_id == order.shop_id, ReturnStep.return_request_id.in_(list(steps)))
+        .order_by(ReturnStep.occurred_at, ReturnStep.id)
+    ).scalars():
+        steps[step.return_request_id].append(step)
+    return {"returns": [{"request": r, "steps": steps[r.id]} for r in returns]}

@@ -3,12 +3,20 @@ demo's "next step" button on an order."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from typing import Any
 
-from app.admin import admin_required, page_context, shop_order
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.admin import admin_locale, admin_required, page_context, shop_order
+from app.events import DomainEvent
 from app.extensions import db
-from app.i18n import t
+from app.i18n import t, zone
+from app.orders.models import Fulfillment, Order
+from app.storefront.links import make_track_token
 from app.tracking.branding import FONTS, BrandingError, tokens_for
+from app.tracking.models import DeliveryEstimate
+from app.tracking.queries import tracking_view
 from app.tracking.services import tracking_settings
 from app.tracking.settings import sample_view, save_settings
 
@@ -65,3 +73,58 @@ def demo_advance_order(order_id: int):
     shop_order(order_id)
     advance_demo_order(g.admin.shop, order_id)
     return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+def order_panel(order: Order) -> dict[str, Any] | None:
+    """The order page's parcels, as the shopper sees them and more: state, carrier and link, the estimate and
+    whether it was kept, every scan, delay and stall flags with since when, and the shopper's own tracking link."""
+    shop = g.admin.shop
+    view = tracking_view(db.session, order, admin_locale())
+    flags = {
+        (row.shopify_fulfillment_id, row.kind): row.happened_at or row.occurred_at
+        for row in db.session.execute(
+            select(DomainEvent)
+            .where(
+                DomainEvent.shop_id == order.shop_id,
+                DomainEvent.shopify_order_id == order.shopify_order_id,
+                DomainEvent.kind.in_(("shipment.delayed", "shipment.stalled")),
+            )
+            .order_by(DomainEvent.id)
+        ).scalars()
+    }
+    parcels = {
+        f.name: f
+        for f in db.session.execute(
+            select(Fulfillment).where(
+                Fulfillment.shop_id == order.shop_id, Fulfillment.shopify_order_id == order.shopify_order_id
+            )
+        ).scalars()
+    }
+    shipments = []
+    for shipment in view["shipments"]:
+        parcel = parcels.get(shipment["name"])
+        kept = None
+        if parcel is not None and parcel.delivered_at:
+            shown = db.session.execute(
+                select(DeliveryEstimate)
+                .where(
+                    DeliveryEstimate.shop_id == order.shop_id,
+                    DeliveryEstimate.shopify_fulfillment_id == parcel.shopify_fulfillment_id,
+                )
+                .order_by(DeliveryEstimate.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if shown is not None and shown.estimate_to:
+                kept = parcel.delivered_at.astimezone(zone(shop.iana_timezone)).date() <= shown.estimate_to
+        shipments.append(
+            {
+                **shipment,
+                "is_delayed": bool(parcel and parcel.is_delayed),
+                "is_stalled": bool(parcel and parcel.is_stalled),
+                "delayed_since": flags.get((parcel.shopify_fulfillment_id, "shipment.delayed")) if parcel else None,
+                "stalled_since": flags.get((parcel.shopify_fulfillment_id, "shipment.stalled")) if parcel else None,
+                "estimate_kept": kept,
+            }
+        )
+    link = f"{current_app.config['SETTINGS'].shopify_app_url}/l/track/{make_track_token(shop.id, order.id)}"
+    return {"view": view, "shipments": shipments, "shopper_link": link}

@@ -53,10 +53,19 @@ def admin_pages(app: Flask) -> dict[str, str]:
         order_id = db.session.execute(select(Order.id).order_by(Order.id)).scalars().first()
         return_id = db.session.execute(select(ReturnRequest.id).order_by(ReturnRequest.id)).scalars().first()
         message_id = db.session.execute(select(Notification.id).order_by(Notification.id)).scalars().first()
+        # An order with a returned parcel: scans, an alert, messages and a return all on one page.
+        busy_order_id = (
+            db.session.execute(
+                select(Order.id).join(ReturnRequest, ReturnRequest.shopify_order_id == Order.shopify_order_id)
+            )
+            .scalars()
+            .first()
+        )
     assert order_id and return_id and message_id, "the demo seeds orders, returns and messages"
     return {
         "home": "/app",
         "order": f"/app/orders/{order_id}",
+        "order-360": f"/app/orders/{busy_order_id}",
         "tracking-settings": "/app/settings",
         "notifications": "/app/notifications",
         "template": "/app/notifications/templates/shipped?channel=email&lang=en",
