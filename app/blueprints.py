@@ -7,19 +7,25 @@ from flask import Blueprint
 from app.admin import admin_bp
 from app.alerts.admin import alerts_admin_bp
 from app.alerts.admin import order_panel as alerts_order_panel
+from app.alerts.admin import order_summary as alerts_order_summary
 from app.health import health_bp
+from app.helpdesk.admin import helpdesk_admin_bp
+from app.helpdesk.feed import helpdesk_bp
 from app.i18n import N_
 from app.notifications.admin import notifications_admin_bp
 from app.notifications.admin import order_panel as messages_order_panel
+from app.notifications.admin import order_summary as messages_order_summary
 from app.notifications.hooks import provider_hooks_bp
 from app.notifications.links import notification_links_bp
 from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
 from app.recommendations.attribution import recommendation_links_bp
 from app.registry import NavItem, OrderPanel
 from app.returns.admin import order_panel as returns_order_panel
+from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
 from app.tracking.admin import order_panel as parcels_order_panel
+from app.tracking.admin import order_summary as parcels_order_summary
 from app.tracking.admin import tracking_admin_bp
 from app.tracking.storefront import tracking_links_bp, tracking_storefront_bp
 
@@ -32,6 +38,9 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     notifications_admin_bp,
     returns_admin_bp,
     recommendations_admin_bp,
+    helpdesk_admin_bp,
+    # a help desk holding the shop's token (/helpdesk)
+    helpdesk_bp,
     # shopper, through the app proxy (/proxy)
     tracking_storefront_bp,
     returns_storefront_bp,
@@ -56,12 +65,13 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
+    NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
 )
 
 # The order page (the support agent's 360° view), top to bottom: each feature's part of it.
 ORDER_PANELS: tuple[OrderPanel, ...] = (
-    OrderPanel("admin/tracking/order_panel.html", parcels_order_panel),
-    OrderPanel("admin/alerts/order_panel.html", alerts_order_panel),
-    OrderPanel("admin/notifications/order_panel.html", messages_order_panel),
-    OrderPanel("admin/returns/order_panel.html", returns_order_panel),
+    OrderPanel("admin/tracking/order_panel.html", parcels_order_panel, "parcels", parcels_order_summary),
+    OrderPanel("admin/alerts/order_panel.html", alerts_order_panel, "alerts", alerts_order_summary),
+    OrderPanel("admin/notifications/order_panel.html", messages_order_panel, "messages", messages_order_summary),
+    OrderPanel("admin/returns/order_panel.html", returns_order_panel, "returns", returns_order_summary),
 )

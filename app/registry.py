@@ -55,10 +55,13 @@ class NavItem:
 @dataclass(frozen=True)
 class OrderPanel:
     """A feature's part of the admin's order page (the 360° view a support agent keeps open): `build(order)`
-    returns the template's values, or None when the feature has nothing on this order."""
+    returns the template's values, or None when the feature has nothing on this order; `summarize(order)` the
+    same as JSON under `key`, for the help-desk feed."""
 
     template: str
     build: Callable[[Any], dict[str, Any] | None]
+    key: str = ""
+    summarize: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

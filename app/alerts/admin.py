@@ -219,3 +219,22 @@ def order_panel(order: Order) -> dict[str, Any] | None:
         return None
     open_first = sorted(alerts, key=lambda a: a.handled_at is not None or a.resolved_at is not None)
     return {"alerts": open_first}
+
+
+def order_summary(order: Order) -> list[dict[str, Any]] | None:
+    """The order's alerts as JSON (the help-desk feed)."""
+    panel = order_panel(order)
+    if panel is None:
+        return None
+    locale = request_locale()
+    return [
+        {
+            "kind": alert.kind,
+            "label": t(locale, f"alerts.kind.{alert.kind}"),
+            "since": alert.created_at.isoformat(),
+            "handled_at": alert.handled_at.isoformat() if alert.handled_at else None,
+            "handled_by": alert.handled_by,
+            "cleared_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        }
+        for alert in panel["alerts"]
+    ]

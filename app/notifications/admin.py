@@ -865,3 +865,8 @@ def order_panel(order: Order) -> dict[str, Any] | None:
         ],
         "consent": consent,
     }
+
+
+def order_summary(order: Order) -> dict[str, Any] | None:
+    """The messages and consent of `order_panel`, already plain values (the help-desk feed)."""
+    return order_panel(order)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import admin_required, page_context
+from app.admin import admin_required, label, page_context
 from app.extensions import db
 from app.i18n import N_
 from app.orders.models import Order
@@ -346,3 +346,23 @@ def order_panel(order: Order) -> dict[str, Any] | None:
     ).scalars():
         steps[step.return_request_id].append(step)
     return {"returns": [{"request": r, "steps": steps[r.id]} for r in returns]}
+
+
+def order_summary(order: Order) -> list[dict[str, Any]] | None:
+    """The order's returns and their steps as JSON (the help-desk feed)."""
+    panel = order_panel(order)
+    if panel is None:
+        return None
+    return [
+        {
+            "id": item["request"].id,
+            "status": item["request"].status,
+            "status_label": label("admin.returns.status.", item["request"].status),
+            "resolution": item["request"].resolution,
+            "steps": [
+                {"status": s.status, "at": s.occurred_at.isoformat(), "by": s.actor, "note": s.note}
+                for s in item["steps"]
+            ],
+        }
+        for item in panel["returns"]
+    ]

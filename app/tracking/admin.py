@@ -13,6 +13,7 @@ from app.events import DomainEvent
 from app.extensions import db
 from app.i18n import t, zone
 from app.orders.models import Fulfillment, Order
+from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.tracking.branding import FONTS, BrandingError, tokens_for
 from app.tracking.models import DeliveryEstimate
@@ -78,7 +79,7 @@ def demo_advance_order(order_id: int):
 def order_panel(order: Order) -> dict[str, Any] | None:
     """The order page's parcels, as the shopper sees them and more: state, carrier and link, the estimate and
     whether it was kept, every scan, delay and stall flags with since when, and the shopper's own tracking link."""
-    shop = g.admin.shop
+    shop = db.session.get(Shop, order.shop_id)
     view = tracking_view(db.session, order, admin_locale())
     flags = {
         (row.shopify_fulfillment_id, row.kind): row.happened_at or row.occurred_at
@@ -128,3 +129,19 @@ def order_panel(order: Order) -> dict[str, Any] | None:
         )
     link = f"{current_app.config['SETTINGS'].shopify_app_url}/l/track/{make_track_token(shop.id, order.id)}"
     return {"view": view, "shipments": shipments, "shopper_link": link}
+
+
+def order_summary(order: Order) -> list[dict[str, Any]]:
+    """The parcels of `order_panel` as JSON (the help-desk feed), with the shopper's tracking link."""
+    panel = order_panel(order)
+    shipments = []
+    for shipment in panel["shipments"]:
+        shipments.append(
+            {
+                **{k: v for k, v in shipment.items() if k not in ("delayed_since", "stalled_since", "items")},
+                "delayed_since": shipment["delayed_since"].isoformat() if shipment["delayed_since"] else None,
+                "stalled_since": shipment["stalled_since"].isoformat() if shipment["stalled_since"] else None,
+                "shopper_link": panel["shopper_link"],
+            }
+        )
+    return shipments

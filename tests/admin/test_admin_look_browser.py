@@ -80,6 +80,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "orders-filtered": "/app/orders?status=delivered&q=a",
         "attention": "/app/attention",
         "alert-settings": "/app/alerts/settings",
+        "helpdesk": "/app/helpdesk",
     }
 
 
