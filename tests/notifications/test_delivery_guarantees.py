@@ -745,7 +745,12 @@ def test_an_sms_due_at_23_local_goes_out_at_08(sms_app, post_webhook, twilio, re
     [row] = _sms_rows(sms_app, "out_for_delivery")
     redis_conn.delete(Queue("notifications", connection=redis_conn).key)  # driven by hand below
 
-    late = datetime.now(BANGKOK).replace(hour=23, minute=0, second=0, microsecond=0)
+    # The last 23:00 in Bangkok (not today's, which after 17:00 UTC is a day ahead and would put the morning
+    # past the message horizon of the scan the test sends).
+    now = datetime.now(BANGKOK)
+    late = now.replace(hour=23, minute=0, second=0, microsecond=0)
+    if late > now:
+        late -= timedelta(days=1)
     morning = (late + timedelta(days=1)).replace(hour=8)
     with sms_app.app_context():
         assert send_notification(row.id, now=late.astimezone(UTC)) == "deferred"
