@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             privacy=privacy.PRIVACY,
             admin_nav=blueprints.ADMIN_NAV,
             order_panels=blueprints.ORDER_PANELS,
+            setup_steps=blueprints.SETUP_STEPS,
         ),
     )
     for blueprint in blueprints.BLUEPRINTS:
@@ -100,7 +101,10 @@ def _migrations_dir() -> str:
 
 def _import_models() -> None:
     # Every model module, so Alembic and relationships see the whole schema.
+    import app.admin.models  # noqa: F401
+    import app.alerts.models  # noqa: F401
     import app.events  # noqa: F401
+    import app.helpdesk.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.orders.models  # noqa: F401
     import app.recommendations.models  # noqa: F401

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.admin import admin_bp
-from app.alerts.admin import alerts_admin_bp
+from app.admin import admin_bp, first_webhook_received, reconciliation_ran
+from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
 from app.health import health_bp
-from app.helpdesk.admin import helpdesk_admin_bp
+from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
 from app.i18n import N_
-from app.notifications.admin import notifications_admin_bp
+from app.notifications.admin import email_ready, line_ready, notifications_admin_bp, sms_ready
 from app.notifications.admin import order_panel as messages_order_panel
 from app.notifications.admin import order_summary as messages_order_summary
 from app.notifications.hooks import provider_hooks_bp
 from app.notifications.links import notification_links_bp
 from app.recommendations.admin import recommendations_admin_bp, recommendations_cli_bp
 from app.recommendations.attribution import recommendation_links_bp
-from app.registry import NavItem, OrderPanel
+from app.registry import NavItem, OrderPanel, SetupStep
 from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
@@ -74,4 +74,16 @@ ORDER_PANELS: tuple[OrderPanel, ...] = (
     OrderPanel("admin/alerts/order_panel.html", alerts_order_panel, "alerts", alerts_order_summary),
     OrderPanel("admin/notifications/order_panel.html", messages_order_panel, "messages", messages_order_summary),
     OrderPanel("admin/returns/order_panel.html", returns_order_panel, "returns", returns_order_summary),
+)
+
+# The home page's setup guide, in the order a new merchant does it; each step reads the real state.
+SETUP_STEPS: tuple[SetupStep, ...] = (
+    SetupStep("webhooks", N_("admin.setup.webhooks"), "admin.home", first_webhook_received),
+    SetupStep("reconcile", N_("admin.setup.reconcile"), "admin.home", reconciliation_ran),
+    SetupStep("theme_block", N_("admin.setup.theme_block"), "tracking_admin.settings_page", tickable=True),
+    SetupStep("email", N_("admin.setup.email"), "notifications_admin.notifications_page", email_ready),
+    SetupStep("sms", N_("admin.setup.sms"), "notifications_admin.notifications_page", sms_ready, optional=True),
+    SetupStep("line", N_("admin.setup.line"), "notifications_admin.notifications_page", line_ready, optional=True),
+    SetupStep("alerts", N_("admin.setup.alerts"), "alerts_admin.alert_settings_page", alerts_ready),
+    SetupStep("helpdesk", N_("admin.setup.helpdesk"), "helpdesk_admin.helpdesk_page", helpdesk_ready, optional=True),
 )

@@ -65,6 +65,19 @@ class OrderPanel:
 
 
 @dataclass(frozen=True)
+class SetupStep:
+    """One line of the home page's setup guide: `check(shop)` reads the real state (True: done). A step the app
+    cannot see for itself (the theme block) is `tickable`: the merchant ticks it, and who and when is kept."""
+
+    key: str
+    label: str  # a catalog key
+    endpoint: str  # where to do it
+    check: Callable[[Any], bool] | None = None
+    tickable: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
 class Registry:
     topic_handlers: Mapping[str, Handler]
     compliance_handlers: Mapping[str, Handler]
@@ -73,6 +86,7 @@ class Registry:
     privacy: tuple[PrivacyEntry, ...]
     admin_nav: tuple[NavItem, ...] = ()
     order_panels: tuple[OrderPanel, ...] = ()
+    setup_steps: tuple[SetupStep, ...] = ()
     all_handlers: Mapping[str, Handler] = field(init=False)
 
     def __post_init__(self) -> None:

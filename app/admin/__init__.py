@@ -34,6 +34,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from app.admin.models import SetupTick
 from app.extensions import db
 from app.i18n import N_, format_moment, negotiate_locale, request_locale, t, zone
 from app.orders.models import Fulfillment, Order
@@ -48,7 +49,7 @@ from app.orders.queries import (
 from app.registry import registry
 from app.shopify.auth import admin_required
 from app.shopify.inbox import retry_failed_event
-from app.shopify.models import ComplianceRequest, WebhookEvent
+from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
 from app.shopify.sdk import request_input, shopify_app, to_flask_response
 
 __all__ = [
@@ -154,6 +155,51 @@ def page_context() -> dict:
     }
 
 
+def first_webhook_received(shop: Shop) -> bool:
+    """The setup guide: Shopify has sent this shop's first webhook (the app's subscriptions work)."""
+    return (
+        db.session.execute(select(WebhookEvent.id).where(WebhookEvent.shop_id == shop.id).limit(1)).first() is not None
+    )
+
+
+def reconciliation_ran(shop: Shop) -> bool:
+    """The setup guide: the shop's orders were read from Shopify at least once (history, missed webhooks)."""
+    return shop.last_synced_at is not None
+
+
+def setup_guide(shop: Shop) -> list[dict[str, Any]]:
+    """The home page's checklist, from the wiring's SETUP_STEPS: each step's real state now."""
+    ticks = {
+        tick.step: tick for tick in db.session.execute(select(SetupTick).where(SetupTick.shop_id == shop.id)).scalars()
+    }
+    rows = []
+    for step in registry().setup_steps:
+        tick = ticks.get(step.key)
+        done = tick is not None if step.tickable else bool(step.check and step.check(shop))
+        rows.append({"step": step, "done": done, "tick": tick})
+    return rows
+
+
+@admin_bp.post("/setup/<step>/tick")
+@admin_required
+def tick_setup_step(step: str):
+    """The merchant says a step the app cannot see is done (or not): kept with who and when."""
+    if step not in {s.key for s in registry().setup_steps if s.tickable}:
+        abort(404)
+    shop_id = g.admin.shop.id
+    found = db.session.execute(
+        select(SetupTick).where(SetupTick.shop_id == shop_id, SetupTick.step == step)
+    ).scalar_one_or_none()
+    if found is None:
+        db.session.add(SetupTick(shop_id=shop_id, step=step, ticked_by=(g.admin.user_id or "")[:255]))
+    else:
+        db.session.delete(found)
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(step=step, done=found is None)
+    return redirect(url_for("admin.home"))
+
+
 @admin_bp.get("")
 @admin_bp.get("/")
 @admin_required
@@ -209,6 +255,7 @@ def home():
     )
     return render_template(
         "admin/home.html",
+        setup=setup_guide(shop),
         orders=orders,
         event_counts=counts,
         failed_events=failed,

@@ -238,3 +238,9 @@ def order_summary(order: Order) -> list[dict[str, Any]] | None:
         }
         for alert in panel["alerts"]
     ]
+
+
+def alerts_ready(shop: Any) -> bool:
+    """The setup guide: the shop will be told about problems (an email address or a webhook, not switched off)."""
+    settings = alert_settings(db.session, shop.id)
+    return settings.mode != "off" and bool(settings.notify_to or settings.webhook_url)

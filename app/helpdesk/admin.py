@@ -48,3 +48,8 @@ def revoke():
     if request.accept_mimetypes.best == "application/json":
         return jsonify(revoked=True)
     return _page()
+
+
+def helpdesk_ready(shop) -> bool:
+    """The setup guide: a help desk has a token."""
+    return db.session.execute(select(HelpdeskToken.id).where(HelpdeskToken.shop_id == shop.id)).first() is not None
