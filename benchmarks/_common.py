@@ -97,21 +97,22 @@ def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
     return {k: conf.get(k) for k in _SETTING_NAMES}
 
 
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (a gunicorn master's workers)."""
-    found = []
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the /proc/<pid>/stat fields after the command name) of every live process."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 # The command name may contain spaces and parentheses: fields start after the last ')'.
-                fields = fh.read().rsplit(")", 1)[1].split()
+                yield int(entry), fh.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a gunicorn master's workers)."""
+    return sorted(child for child, fields in _processes() if int(fields[1]) == pid)
 
 
 class GunicornServer:
@@ -258,18 +259,7 @@ def postgres_pids() -> list[int]:
 
 def session_pids(leader: int) -> list[int]:
     """The live processes of the session `leader` started (start_new_session=True), zombies excluded."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == leader and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    return [pid for pid, fields in _processes() if int(fields[3]) == leader and fields[0] != "Z"]
 
 
 class SmtpSink:

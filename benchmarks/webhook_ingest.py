@@ -43,6 +43,7 @@ from _common import (  # noqa: E402
     free_port,
     gunicorn_settings,  # noqa: E402
     log,
+    migrate,
     time_bound,
 )
 from _common import cpu_seconds as _cpu_seconds  # noqa: E402
@@ -276,19 +277,6 @@ def base_env(services: Services, workers: int | None, threads: int | None, port:
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     return env
-
-
-def migrate(env: dict[str, str], timeout: float) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if proc.returncode != 0:
-        raise BenchError(f"migration failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 # --------------------------------------------------------------------------- load generators
