@@ -129,8 +129,12 @@ def test_the_scheduler_dies_with_a_killed_worker_and_frees_its_lock(database_url
     try:
         lock = "rq:scheduler-lock:default"
         wait_until(lambda: redis_conn.exists(lock), 30, "the scheduler to take its lock", worker)
-        children = [pid for pid in worker.session_pids() if pid != worker.proc.pid]
-        assert children, "RQ's scheduler runs in a process of its own"
+        # RQ takes the lock in the worker, then forks the scheduler: the child appears a moment later.
+        def scheduler_children():
+            return [pid for pid in worker.session_pids() if pid != worker.proc.pid]
+
+        wait_until(scheduler_children, 10, "RQ's scheduler to run in a process of its own", worker)
+        children = scheduler_children()
         os.kill(worker.proc.pid, signal.SIGKILL)
         worker.proc.wait(10)
         wait_until(lambda: not [pid for pid in children if _alive(pid)], 10, "the scheduler to exit")
