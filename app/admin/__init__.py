@@ -207,7 +207,10 @@ def home():
     shop = g.admin.shop
     orders = (
         db.session.execute(
-            select(Order).where(Order.shop_id == shop.id).order_by(Order.shopify_created_at.desc()).limit(50)
+            select(Order)
+            .where(Order.shop_id == shop.id)
+            .order_by(Order.shopify_created_at.desc(), Order.id.desc())
+            .limit(10)
         )
         .scalars()
         .all()
@@ -257,6 +260,9 @@ def home():
         "admin/home.html",
         setup=setup_guide(shop),
         orders=orders,
+        shipments=shipments_by_order(db.session, shop.id, orders),
+        tz=zone(shop.iana_timezone),
+        format_moment=format_moment,
         event_counts=counts,
         failed_events=failed,
         cleaned_events=cleaned,

@@ -81,3 +81,15 @@ def test_another_shops_order_page_is_a_404(alert_app, deliver, work):  # noqa: F
         f"/app/orders/{foreign_id}", query_string={"shop": SHOP, "id_token": make_id_token(SHOP)}
     )
     assert response.status_code == 404 and b"#4242" not in response.data
+
+
+def test_the_home_page_says_where_each_order_is_not_shopifys_fulfilment_flag(alert_app, deliver, work):  # noqa: F811
+    """Shopify's `fulfillment_status` stays null until an orders/updated arrives: the home page read it and said
+    "Unfulfilled" for a shipped order. It shows the derived status and each parcel, as the orders list does."""
+    _order_with_a_failed_parcel(deliver, utcnow() - timedelta(days=1))
+    work()
+    text = " ".join(visible_text(_page(alert_app, "/app")).split())
+    assert "Unfulfilled" not in text
+    assert "Problem with delivery" in text and "SHP5012345678" in text, text
+    thai = " ".join(visible_text(_page(alert_app, "/app", "th")).split())
+    assert "SHP5012345678" in thai and "ยังไม่จัดส่ง" not in thai
