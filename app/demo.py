@@ -9,6 +9,7 @@ from collections.abc import Callable
 from flask import current_app
 from flask_migrate import upgrade
 
+from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
@@ -22,6 +23,7 @@ __all__ = ["DEMO_SHOP_DOMAIN", "DEMO_SEEDERS", "demo_returns_links", "demo_track
 
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
+    seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
 )

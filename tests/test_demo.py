@@ -32,7 +32,7 @@ def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 19  # 14 for tracking, 5 delivered ones with returns (app/returns/demo.py)
+    assert len(lines) == 20  # 15 for tracking, 5 delivered ones with returns (app/returns/demo.py)
     statuses = {line.split()[0]: line.split()[3] for line in lines}
     assert statuses["#1007"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
 
@@ -60,7 +60,7 @@ def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):
         "X-Shopify-Hmac-Sha256": webhook_hmac(settings.shopify_api_secret, body),
     }
     assert client.post("/webhooks", data=body, headers=headers).status_code == 200
-    page = client.get("/app")
+    page = client.get("/app/orders", query_string={"q": "#9999"})
     assert b"#9999" in page.data  # processed inline, visible at once
     malformed = b'{"id": '
     headers.update(
@@ -204,3 +204,27 @@ def test_the_demo_prints_signed_links_that_open_the_returns_portal_and_return_pa
     assert client.get(portal[0][1][:-3] + "xyz").status_code == 404  # a link is signed: a changed one opens nothing
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_demo_has_a_parcel_in_every_state_the_queue_knows_and_the_owner_was_told_of_each(tmp_path):
+    """The demo shows the exceptions queue as a merchant would live with it: every kind of problem, each one
+    emailed to the owner (captured by the demo mailbox), the order not shipped in time among them."""
+    from sqlalchemy import select
+
+    from app.alerts.models import MerchantAlert
+
+    settings = Settings.from_env({"AFTERCART_ENV": "demo", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
+    app = create_app(settings)
+    with app.app_context():
+        from app.demo import setup_demo
+
+        setup_demo()
+        alerts = db.session.execute(select(MerchantAlert)).scalars().all()
+        kinds = {alert.kind for alert in alerts}
+        from app.alerts.models import KINDS
+
+        assert set(KINDS) <= kinds, kinds
+        assert all(alert.emailed_at is not None and alert.delivery_error is None for alert in alerts)
+        db.engine.dispose()
+    page = app.test_client().get("/app/attention").get_data(as_text=True)
+    assert "#1015" in page and "Not told yet" not in page

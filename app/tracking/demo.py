@@ -127,7 +127,9 @@ def demo_deliveries() -> list[tuple[str, dict[str, Any]]]:
         locale="th",
         phone="+66812345678",
     )
-    deliveries += [("orders/create", ordered), ("orders/create", confirmed)]
+    # Paid almost a week ago and still not shipped: past the handling time, so the queue lists it.
+    waiting = order_payload(1015, 6, "kanya@example.com", "Kanya", [("Throw blanket", "890.00", 1)], locale="th")
+    deliveries += [("orders/create", ordered), ("orders/create", confirmed), ("orders/create", waiting)]
     for number, name, locale, item, scans, company, tracking in _JOURNEYS:
         days = (scans[0][0] + 1) if scans else 1.5
         order = order_payload(number, days, f"{name.lower()}@example.com", name, [(item, "590.00", 1)], locale=locale)
