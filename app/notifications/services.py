@@ -98,8 +98,11 @@ def message_context(
             estimate = format_day_range(shipment.estimate_from, shipment.estimate_to, locale)
         status_label = t(locale, f"status.{display_state(shipment).value}")
         items = [f"{i.get('title')} × {i.get('quantity')}" for i in (shipment.line_items or [])] or items
+    return_context = _return_context(notification, shop)
+    # Never an upsell to someone who needs help: a damaged or wrong item, a problem moment, a parcel in trouble.
+    upsell = not return_context.pop("is_seller_fault", False)
     return {
-        **_return_context(notification, shop),
+        **return_context,
         "first_name": first_name,
         "shop_name": shop.name or shop.domain.split(".")[0],
         "order_name": order.name,
@@ -112,8 +115,12 @@ def message_context(
         # only with marketing consent
         "recommendations": [
             card.as_json()
-            for card in recommendations_for_email(shop.id, order, locale, email_preference=email_preference)
-        ],
+            for card in recommendations_for_email(
+                shop.id, order, locale, email_preference=email_preference, moment=notification.trigger
+            )
+        ]
+        if upsell
+        else [],
     }
 
 

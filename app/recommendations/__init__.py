@@ -70,6 +70,11 @@ def format_price(amount: Decimal, currency: str, locale: str) -> str:
         return f"{amount} {currency}"
 
 
+# Never an upsell to someone who needs help: no cards in a message about these moments, whatever the
+# order's state by the time it is sent (the shopper reads it as an answer to their problem).
+HELP_MOMENTS = frozenset({"delayed", "exception", "attempted_delivery", "return_declined"})
+
+
 def recommend(
     shop_id: int,
     placement: str,
@@ -79,17 +84,22 @@ def recommend(
     product_ids: tuple[int, ...] = (),
     locale: str = "en",
     limit: int = 4,
+    moment: str | None = None,
 ) -> list[Card]:
     """Products to show in `placement` for this order / shopper; an empty list when there is nothing good.
 
     `order_id` is our orders.id (scoped to the shop); `product_ids` are Shopify product ids the page is about
     (e.g. the returned items), defaulting to the order's products; `return_reason` a return reason code
-    ("SIZE_TOO_SMALL", "too small", "not_as_described", ...). Records one impression per call with cards.
-    Raises ValueError for an unknown placement (a programming error); any other failure is logged and
-    answered with no cards, so a page never breaks because of recommendations.
+    ("SIZE_TOO_SMALL", "too small", "not_as_described", ...); `moment` the message's trigger, if any.
+    None while the shopper needs help: a moment in HELP_MOMENTS, or an order whose parcel is late, stalled,
+    in trouble, at a failed attempt or going back (an apology is no place for a product card).
+    Records one impression per call with cards. Raises ValueError for an unknown placement (a programming
+    error); any other failure is logged and answered with no cards, so a page never breaks here.
     """
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}")
+    if moment in HELP_MOMENTS:
+        return []
     try:
         cards = _cards(shop_id, placement, order_id, return_reason, tuple(product_ids), locale, limit)
     except Exception:  # noqa: BLE001 - see docstring: shopper pages must not fail here
@@ -124,7 +134,7 @@ def _cards(
         # One row holds the order's columns the ranking reads, the shop's currency and the settings: plain
         # columns through the session's connection, not an ORM entity (this is the serving hot path).
         found = session.connection().execute(_order_statement(), {"order_id": order_id, "shop_id": shop_id}).first()
-        if found is None:
+        if found is None or found.needs_help:
             return []
         order = settings = found
         shop_currency = found.shop_currency
@@ -175,14 +185,22 @@ def _cards(
 
 @functools.cache
 def _order_statement() -> Any:
-    from sqlalchemy import bindparam, func, select, true
+    from sqlalchemy import bindparam, exists, func, or_, select, true
 
-    from app.orders.models import Order
+    from app.orders.models import Fulfillment, Order
+    from app.orders.status import PROBLEM_STATES
     from app.recommendations.models import RecommendationSettings
     from app.shopify.models import Shop
 
+    problems = sorted(state.value for state in PROBLEM_STATES)
+    parcel_in_trouble = exists().where(
+        Fulfillment.shop_id == Order.shop_id,
+        Fulfillment.shopify_order_id == Order.shopify_order_id,
+        or_(Fulfillment.is_delayed, Fulfillment.is_stalled, Fulfillment.shipment_state.in_(problems)),
+    )
     return (
         select(
+            or_(Order.status.in_(problems), parcel_in_trouble).label("needs_help"),
             Order.id,
             Order.line_items,
             Order.shopify_customer_id,
@@ -203,11 +221,20 @@ UNREAD = object()  # "the caller has not read the shopper's email preference"
 
 
 def recommendations_for_email(
-    shop_id: int, order: Any, locale: str, limit: int = 3, *, email_preference: Any = UNREAD
+    shop_id: int,
+    order: Any,
+    locale: str,
+    limit: int = 3,
+    *,
+    email_preference: Any = UNREAD,
+    moment: str | None = None,
 ) -> list[Card]:
-    """Cards for an order email, only when the shopper agreed to marketing email (policy.consent_allows).
+    """Cards for an order email, only when the shopper agreed to marketing email (policy.consent_allows) and
+    does not need help (`recommend`: the message's moment and the order's state).
 
     `email_preference` is the order email's ContactPreference row (or None for none) when the caller has it."""
+    if moment in HELP_MOMENTS:
+        return []
     from app.extensions import db
     from app.notifications.policy import consent_allows, consent_refusal
 
@@ -219,7 +246,7 @@ def recommendations_for_email(
         refusal = consent_refusal(email_preference, "email", order.email, marketing=True)
     if refusal is not None:
         return []
-    return recommend(shop_id, "email", order_id=order.id, locale=locale, limit=limit)
+    return recommend(shop_id, "email", order_id=order.id, locale=locale, limit=limit, moment=moment)
 
 
 # Messages whose keys are built at run time (a status, a resolution, an engine's reason), declared so that

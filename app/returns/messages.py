@@ -3,6 +3,8 @@ gettext catalogs in app/translations)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.i18n import N_, t
 from app.returns.rules import Tier
 from app.returns.tiers import DEFAULT_TIERS
@@ -109,18 +111,20 @@ _DECLINE_KEYS = {
 }
 
 
-def return_message_facts(session, shop_id: int, return_id: int, locale: str) -> dict[str, str | None]:
+def return_message_facts(session, shop_id: int, return_id: int, locale: str) -> dict[str, Any]:
     """What a message about a return tells the shopper beyond the order, in their language: the path of the
     return's status page (a signed link, /l/returns/status/...), what to do next once it is approved, and why
     it was declined. Empty when the return is not this shop's."""
     from app.returns.labels import adapter_for
     from app.returns.links import return_status_path
-    from app.returns.services import get_return
+    from app.returns.services import get_return, seller_fault_reasons
 
     request = get_return(session, shop_id, return_id)
     if request is None:
         return {}
     return {
+        # A damaged or wrong item: the shop let the shopper down, so the message carries no product cards.
+        "is_seller_fault": request.reason_code in seller_fault_reasons(session, shop_id),
         "return_path": return_status_path(shop_id, request.id),
         "next_steps": _next_steps(session, request, adapter_for(request.label_adapter), locale),
         "decline_reason": decline_reason_text(request, locale) if request.status == "declined" else None,

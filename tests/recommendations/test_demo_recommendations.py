@@ -9,7 +9,7 @@ from app import create_app
 from app.config import Settings
 from app.demo import DEMO_SHOP_DOMAIN, demo_tracking_links
 from app.extensions import db
-from app.orders.models import Order
+from app.orders.models import Fulfillment, Order
 from app.recommendations import recommend
 from app.returns.models import ReturnRequest
 from app.returns.storefront import make_return_token
@@ -32,17 +32,33 @@ def demo(tmp_path_factory):
         db.engine.dispose()
 
 
-def test_every_demo_tracking_page_shows_recommendations(demo):
+def test_demo_tracking_pages_show_recommendations_except_to_a_shopper_who_needs_help(demo):
     app, shop_id = demo
     client = app.test_client()
     with app.app_context():
         links = demo_tracking_links(shop_id)
-    assert links
+        in_trouble = set(
+            db.session.execute(
+                select(Order.name)
+                .join(Fulfillment, Fulfillment.shopify_order_id == Order.shopify_order_id)
+                .where(
+                    Order.shop_id == shop_id,
+                    Fulfillment.shop_id == shop_id,
+                    Fulfillment.is_delayed
+                    | Fulfillment.is_stalled
+                    | Fulfillment.shipment_state.in_(["attempted_delivery", "exception", "returned_to_sender"]),
+                )
+            ).scalars()
+        )
+    assert links and {"#1008", "#1010", "#1011", "#1012"} <= in_trouble
     for n, (name, _, path) in enumerate(links):
         # One shopper each: the lookup limit is per client.
         page = client.get(path, headers={"X-Forwarded-For": f"10.0.0.{n}"}).get_data(as_text=True)
-        assert 'data-slot="recommendations"' in page, name
-        assert "Straw hat" in page, name  # the demo merchant's pin
+        if name in in_trouble:
+            assert 'data-slot="recommendations"' not in page, name
+        else:
+            assert 'data-slot="recommendations"' in page, name
+            assert "Straw hat" in page, name  # the demo merchant's pin
 
 
 def test_demo_return_pages_offer_the_next_size_and_similar_products(demo):

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.orders.models import Order
 from app.recommendations.models import CatalogProduct
 from app.returns.models import ReturnRequest
-from app.returns.services import RequestedLine, approve_return, create_return_request, decline_return
+from app.returns.services import RequestedLine, Upload, approve_return, create_return_request, decline_return
 from tests.notifications.conftest import SmtpServer, smtp
 from tests.returns.conftest import LINE_SHIRT, LINE_TOTE, SHIRT_PRODUCT, TOTE_PRODUCT
 from tests.storefront.test_tracking_page import signed_query
@@ -153,3 +153,26 @@ def test_the_thai_portal_names_the_tier_in_thai_hides_default_title_and_shows_ca
     assert SHIRT_PRODUCT not in {p.shopify_product_id for p in db.session.execute(select(CatalogProduct)).scalars()}
     shirt = page.text.split(f'data-item="{LINE_SHIRT}"', 1)[1].split("data-item=", 1)[0]
     assert "ac-thumb" not in shirt
+
+
+def test_a_message_about_a_return_the_shop_is_at_fault_for_carries_no_upsell(fake_app, delivered_order, work):
+    """The notifications feature leaves out product cards when the return's facts say the shop let the shopper
+    down (a damaged or wrong item: the shop's own seller-fault reasons)."""
+    from app.returns.messages import return_message_facts
+
+    order = delivered_order(days_ago=5)
+    damaged = create_return_request(
+        db.session,
+        order,
+        [RequestedLine(LINE_TOTE, 1)],
+        reason_code="damaged",
+        resolution="refund",
+        comment="Torn strap",
+        photo=Upload("tear.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+    )
+    kept = create_return_request(
+        db.session, order, [RequestedLine(LINE_SHIRT, 1)], reason_code="changed_mind", resolution="refund"
+    )
+    db.session.commit()
+    assert return_message_facts(db.session, order.shop_id, damaged.id, "en")["is_seller_fault"] is True
+    assert return_message_facts(db.session, order.shop_id, kept.id, "en")["is_seller_fault"] is False
