@@ -12,6 +12,7 @@ from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
 from app.i18n import N_
+from app.integrations.admin import integrations_admin_bp, integrations_ready
 from app.notifications.admin import email_ready, line_ready, notifications_admin_bp, sms_ready
 from app.notifications.admin import order_panel as messages_order_panel
 from app.notifications.admin import order_summary as messages_order_summary
@@ -39,6 +40,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     returns_admin_bp,
     recommendations_admin_bp,
     helpdesk_admin_bp,
+    integrations_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -66,6 +68,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
+    NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),
 )
 
 # The order page (the support agent's 360° view), top to bottom: each feature's part of it.
@@ -86,4 +89,11 @@ SETUP_STEPS: tuple[SetupStep, ...] = (
     SetupStep("line", N_("admin.setup.line"), "notifications_admin.notifications_page", line_ready, optional=True),
     SetupStep("alerts", N_("admin.setup.alerts"), "alerts_admin.alert_settings_page", alerts_ready),
     SetupStep("helpdesk", N_("admin.setup.helpdesk"), "helpdesk_admin.helpdesk_page", helpdesk_ready, optional=True),
+    SetupStep(
+        "integrations",
+        N_("admin.setup.integrations"),
+        "integrations_admin.integrations_page",
+        integrations_ready,
+        optional=True,
+    ),
 )

@@ -57,7 +57,7 @@ def _is_loopback_url(url: str) -> bool:
 
 
 # Settings of optional parts (channels, carriers, signing, alerts) kept as given, in Settings.extra.
-EXTRA_PREFIXES = ("TWILIO_", "LINE_", "CARRIER_", "DKIM_", "ALERT_")
+EXTRA_PREFIXES = ("TWILIO_", "LINE_", "CARRIER_", "DKIM_", "ALERT_", "INTEGRATIONS_", "KLAVIYO_")
 
 
 @dataclass(frozen=True)

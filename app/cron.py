@@ -8,6 +8,7 @@ from typing import Any
 
 from app.alerts.services import send_digests
 from app.events import requeue_undispatched_events
+from app.integrations.services import requeue_pending_outgoing_events
 from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
 from app.returns.tracking import poll_return_parcels
@@ -29,6 +30,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("sweep-webhooks", requeue_stranded_webhook_events, 60, "webhooks"),
     Periodic("sweep-domain-events", requeue_undispatched_events, 60),
     Periodic("sweep-notifications", requeue_pending_notifications, 60, "notifications"),
+    Periodic("sweep-outgoing-events", requeue_pending_outgoing_events, 60, "notifications"),
     Periodic("reconcile-shops", reconcile_all_shops, 300, "bulk"),
     Periodic("purge-webhook-payloads", purge_processed_payloads, 3600),
     Periodic("detect-delays", detect_delays, 900),

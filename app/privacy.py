@@ -7,6 +7,8 @@ orders lose the customer's email and ids.
 
 from __future__ import annotations
 
+from app.integrations.models import OutgoingEvent
+from app.integrations.privacy import erase_customer_events, export_customer_events
 from app.notifications.models import ContactPreference, Notification
 from app.notifications.privacy import erase_customer_notifications, export_customer_notifications
 from app.orders.models import Customer, Order
@@ -30,6 +32,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_recommendation_data,
         export=export_customer_recommendation_data,
         tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "integrations",
+        erase=erase_customer_events,
+        export=export_customer_events,
+        tables=(OutgoingEvent.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.alerts.services import plan_alert
 from app.events import ORDER_UPSERTED, REFUND_CREATED
+from app.integrations.services import plan_outgoing_events
 from app.notifications.handlers import plan_news_held_for_the_order, record_checkout_consent
 from app.notifications.triggers import plan_notifications
 from app.recommendations.handlers import on_order_upserted as update_recommendations_for_order
@@ -12,7 +13,7 @@ from app.returns.handlers import on_refund_created as resolve_return_refunded_in
 from app.tracking.handlers import on_order_upserted as refresh_order_shipments
 
 # Durable domain events, after their transaction commits (each subscriber idempotent on its own keys).
-EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (plan_notifications, plan_alert)
+EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (plan_notifications, plan_alert, plan_outgoing_events)
 
 # Changes announced inside the webhook's transaction, by kind, in the order the subscribers run.
 IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {

@@ -223,7 +223,7 @@ def test_the_demo_has_a_parcel_in_every_state_the_queue_knows_and_the_owner_was_
         kinds = {alert.kind for alert in alerts}
         from app.alerts.models import KINDS
 
-        assert set(KINDS) <= kinds, kinds
+        assert set(KINDS) - {"integration_off"} <= kinds, kinds  # every parcel problem
         assert all(alert.emailed_at is not None and alert.delivery_error is None for alert in alerts)
         db.engine.dispose()
     page = app.test_client().get("/app/attention").get_data(as_text=True)

@@ -12,7 +12,7 @@ from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 from app.i18n import N_
 
-KINDS = ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled", "overdue")
+KINDS = ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled", "overdue", "integration_off")
 MODES = ("instant", "digest", "off")
 LABEL_KEYS = (  # how each kind and mode is shown (`alerts.kind.<kind>`, `alerts.mode.<mode>`)
     N_("alerts.kind.exception"),
@@ -21,6 +21,7 @@ LABEL_KEYS = (  # how each kind and mode is shown (`alerts.kind.<kind>`, `alerts
     N_("alerts.kind.delayed"),
     N_("alerts.kind.stalled"),
     N_("alerts.kind.overdue"),
+    N_("alerts.kind.integration_off"),
     N_("alerts.mode.instant"),
     N_("alerts.mode.digest"),
     N_("alerts.mode.off"),

@@ -7,20 +7,12 @@ never alerts twice; delivery marks `emailed_at` / `webhook_sent_at`, and a retry
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
-import json
 import logging
 import secrets
-import socket
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from flask import current_app
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
@@ -33,6 +25,7 @@ from app.i18n import format_moment, t, zone
 from app.jobs import enqueue_after_commit, job_id, with_app_context
 from app.notifications.channels import OutgoingMessage, PermanentSendError, TransientSendError, get_channel
 from app.orders.models import Fulfillment, Order
+from app.outbound import OutboundFailure, post_signed_json
 from app.shopify.models import Shop
 from app.shopify.tokens import decrypt_token, encrypt_token
 from app.validation import email_address, web_url
@@ -46,15 +39,18 @@ _PROBLEM_STATES = {
     "attempted_delivery": "attempted_delivery",
     "returned_to_sender": "returned_to_sender",
 }
-_RAISED_BY = {"shipment.delayed": "delayed", "shipment.stalled": "stalled", "order.fulfillment_overdue": "overdue"}
+_RAISED_BY = {
+    "shipment.delayed": "delayed",
+    "shipment.stalled": "stalled",
+    "order.fulfillment_overdue": "overdue",
+    # the merchant's own event webhook or Klaviyo stopped taking events and was switched off
+    "integrations.destination_disabled": "integration_off",
+}
 _CLEARED_BY = {
     "shipment.delay_cleared": ("delayed",),
     "shipment.stall_cleared": ("stalled",),
     "order.fulfillment_overdue_cleared": ("overdue",),
 }
-SIGNATURE_HEADER = "X-Aftercart-Signature"
-TIMESTAMP_HEADER = "X-Aftercart-Timestamp"
-WEBHOOK_TIMEOUT = 5.0
 
 
 def alert_kind(event: DomainEvent) -> str | None:
@@ -91,6 +87,9 @@ def can_tell(settings: AlertSettings) -> bool:
 
 
 def _detail(session: Session, event: DomainEvent) -> dict[str, Any]:
+    if event.shopify_order_id is None:
+        data = event.data or {}
+        return {"note": " · ".join(str(data[k]) for k in ("destination", "reason") if data.get(k)) or None}
     order = session.execute(
         select(Order.name).where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
     ).scalar()
@@ -189,49 +188,19 @@ def new_webhook_secret(settings: AlertSettings) -> str:
     return secret
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=` + HMAC-SHA256 of "<timestamp>.<body>": the timestamp is signed so a captured request cannot be
-    replayed later as new (receivers should refuse timestamps more than five minutes old)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return "sha256=" + digest
-
-
-def _public_host(url: str) -> bool:
-    """The webhook goes out to the internet only: never to this machine or the private network behind it."""
-    if current_app.config["SETTINGS"].extra.get("ALERT_WEBHOOK_ALLOW_PRIVATE") == "1":
-        return True
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return all(ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
-
-
 def post_webhook(settings: AlertSettings, payload: dict[str, Any]) -> None:
     """POST the signed JSON body; raises TransientSendError (retry) or PermanentSendError (give up)."""
-    url = web_url(settings.webhook_url)
-    secret = webhook_secret(settings)
-    if not url or not secret:
-        raise PermanentSendError("no webhook URL or secret")
-    if not _public_host(url):
-        raise PermanentSendError("the webhook URL points to a private or local address")
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Aftercart-Alerts/1",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
-    }
+    allow_private = current_app.config["SETTINGS"].extra.get("ALERT_WEBHOOK_ALLOW_PRIVATE") == "1"
     try:
-        response = httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        raise TransientSendError(f"webhook unreachable: {type(exc).__name__}") from exc
-    if response.status_code >= 500 or response.status_code == 429:
-        raise TransientSendError(f"webhook answered {response.status_code}")
-    if response.status_code >= 300:
-        raise PermanentSendError(f"webhook answered {response.status_code}")
+        post_signed_json(
+            settings.webhook_url,
+            webhook_secret(settings),
+            payload,
+            user_agent="Aftercart-Alerts/1",
+            allow_private=allow_private,
+        )
+    except OutboundFailure as failure:
+        raise (PermanentSendError if failure.permanent else TransientSendError)(failure.reason) from failure
 
 
 def _alert_line(alert: MerchantAlert, locale: str) -> str:
@@ -239,6 +208,7 @@ def _alert_line(alert: MerchantAlert, locale: str) -> str:
     parts = [t(locale, f"alerts.kind.{alert.kind}"), detail.get("order_name") or ""]
     if detail.get("carrier") or detail.get("tracking_number"):
         parts.append(" ".join(filter(None, (detail.get("carrier"), detail.get("tracking_number")))))
+    parts.append(detail.get("note") or "")
     return " · ".join(part for part in parts if part)
 
 
