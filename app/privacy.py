@@ -7,6 +7,8 @@ orders lose the customer's email and ids.
 
 from __future__ import annotations
 
+from app.admin.models import OrderActivity
+from app.admin.privacy import erase_order_activity, export_order_activity
 from app.integrations.models import OutgoingEvent
 from app.integrations.privacy import erase_customer_events, export_customer_events
 from app.notifications.models import ContactPreference, Notification
@@ -38,6 +40,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_events,
         export=export_customer_events,
         tables=(OutgoingEvent.__tablename__,),
+    ),
+    PrivacyEntry(
+        "order_activity",
+        erase=erase_order_activity,
+        export=export_order_activity,
+        tables=(OrderActivity.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

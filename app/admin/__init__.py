@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,7 +35,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from app.admin.models import SetupTick
+from app.admin.models import OrderActivity, SetupTick
 from app.extensions import db
 from app.i18n import N_, format_moment, negotiate_locale, request_locale, t, zone
 from app.orders.models import Fulfillment, Order
@@ -281,6 +282,77 @@ def shop_order(order_id: int) -> Order:
     return order
 
 
+NOTE_MAX = 4000
+ACTIVITY_KEYS = (  # how the order page's activity shows each action (`admin.activity.<action>`)
+    N_("admin.activity.note"),
+    N_("admin.activity.resend"),
+    N_("admin.activity.tracking_link"),
+    N_("admin.activity.paused"),
+    N_("admin.activity.resumed"),
+    N_("admin.activity.lost"),
+    N_("admin.activity.reshipped"),
+)
+
+
+def acting_user() -> str:
+    """Who is acting in the admin: the merchant user's id from the session token (the demo's owner)."""
+    return (g.admin.user_id or "unknown")[:255]
+
+
+def record_activity(
+    session,
+    order: Order,
+    action: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> OrderActivity:
+    """Write one line of the order's audit trail (who, when, what), in the caller's transaction."""
+    row = OrderActivity(
+        shop_id=order.shop_id,
+        shopify_order_id=order.shopify_order_id,
+        action=action,
+        detail=detail,
+        note=note,
+        actor=acting_user(),
+    )
+    session.add(row)
+    return row
+
+
+def order_activity(order: Order, limit: int = 100) -> list[OrderActivity]:
+    return list(
+        db.session.execute(
+            select(OrderActivity)
+            .where(OrderActivity.shop_id == order.shop_id, OrderActivity.shopify_order_id == order.shopify_order_id)
+            .order_by(OrderActivity.created_at.desc(), OrderActivity.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def action_answer(order: Order, ok: bool, message: str, status: int = 200):
+    """A one-click action's answer: JSON for the page's fetch (a toast), or back to the order page."""
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        return jsonify(ok=ok, message=message), status
+    if not ok:
+        return jsonify(ok=ok, message=message), status
+    return redirect(url_for("admin.order_detail", order_id=order.id))
+
+
+@admin_bp.post("/orders/<int:order_id>/notes")
+@admin_required
+def add_order_note(order_id: int):
+    order = shop_order(order_id)
+    locale = request_locale()
+    text = (request.form.get("note") or (request.get_json(silent=True) or {}).get("note") or "").strip()
+    if not text or len(text) > NOTE_MAX:
+        return jsonify(ok=False, message=t(locale, "admin.activity.note_invalid", max=NOTE_MAX)), 422
+    record_activity(db.session, order, "note", note=text)
+    db.session.commit()
+    return action_answer(order, True, t(locale, "admin.activity.note_saved"))
+
+
 @admin_bp.get("/orders/<int:order_id>")
 @admin_required
 def order_detail(order_id: int):
@@ -300,7 +372,15 @@ def order_detail(order_id: int):
         values = panel.build(order)
         if values is not None:
             panels.append((panel.template, values))
-    return render_template("admin/order.html", order=order, fulfillments=fulfillments, panels=panels, **page_context())
+    return render_template(
+        "admin/order.html",
+        order=order,
+        fulfillments=fulfillments,
+        panels=panels,
+        activity=order_activity(order),
+        action_token=secrets.token_urlsafe(12),  # one per page view: a double click is one action
+        **page_context(),
+    )
 
 
 @admin_bp.get("/api/orders/<int:order_id>")

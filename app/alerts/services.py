@@ -50,6 +50,9 @@ _CLEARED_BY = {
     "shipment.delay_cleared": ("delayed",),
     "shipment.stall_cleared": ("stalled",),
     "order.fulfillment_overdue_cleared": ("overdue",),
+    # the merchant marked the parcel lost or sent a replacement: they know, so its problems leave the queue
+    "shipment.marked_lost": ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled"),
+    "shipment.marked_reshipped": ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled"),
 }
 
 

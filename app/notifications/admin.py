@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import admin_required, admin_time, page_context, shop_order
+from app.admin import acting_user, action_answer, admin_required, admin_time, page_context, record_activity, shop_order
 from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.i18n import N_, request_locale, t
@@ -29,13 +29,22 @@ from app.notifications.channels import (
     configured_channels,
     get_channel,
 )
-from app.notifications.defaults import DEFAULTS, TRIGGERS
-from app.notifications.models import STATUSES, Notification, NotificationSettings, NotificationTemplate
+from app.notifications.defaults import DEFAULTS, MANUAL_TRIGGERS, TRIGGERS
+from app.notifications.models import STATUSES, LinkClick, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.policy import MAX_HORIZON_HOURS
 from app.notifications.preferences import normalise_phone
 from app.notifications.rendering import MAX_BODY, MAX_SHORT, MAX_SUBJECT, render_message, sample_context
 from app.notifications.rendering import validate_template as _validate_source
-from app.notifications.services import channel_enabled, default_notification_settings, notification_settings
+from app.notifications.services import (
+    channel_enabled,
+    default_notification_settings,
+    latest_update,
+    message_pause,
+    notification_settings,
+    pause_messages,
+    resume_messages,
+    send_by_hand,
+)
 from app.notifications.triggers import shopper_contacts
 from app.orders.models import Order
 from app.validation import email_address
@@ -50,14 +59,14 @@ MAX_SENDER_NAME = 120
 MAX_CAP = 20
 
 # Labels are catalog keys, shown in the merchant's language (`labels(TRIGGER_LABELS)` in a request).
-TRIGGER_LABELS = {trigger: f"admin.notify.trigger.{trigger}" for trigger in TRIGGERS}
+TRIGGER_LABELS = {trigger: f"admin.notify.trigger.{trigger}" for trigger in (*TRIGGERS, *MANUAL_TRIGGERS)}
 N_("admin.notify.trigger.order_confirmed"), N_("admin.notify.trigger.shipped"), N_("admin.notify.trigger.in_transit")
 N_("admin.notify.trigger.out_for_delivery"), N_("admin.notify.trigger.delivered")
 N_("admin.notify.trigger.order_delivered"), N_("admin.notify.trigger.attempted_delivery")
 N_("admin.notify.trigger.ready_for_pickup"), N_("admin.notify.trigger.delayed"), N_("admin.notify.trigger.exception")
 N_("admin.notify.trigger.return_requested"), N_("admin.notify.trigger.return_approved")
 N_("admin.notify.trigger.return_declined"), N_("admin.notify.trigger.return_received")
-N_("admin.notify.trigger.return_resolved")
+N_("admin.notify.trigger.return_resolved"), N_("admin.notify.trigger.tracking_link")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),
@@ -859,7 +868,36 @@ def order_panel(order: Order) -> dict[str, Any] | None:
         else:
             state = "none"
         consent.append({"channel": _t(CHANNEL_LABELS[channel]), "address": address, "state": state})
+    clicks = (
+        db.session.execute(
+            select(LinkClick.url, LinkClick.clicked_at, Notification.trigger)
+            .join(Notification, Notification.id == LinkClick.notification_id)
+            .where(
+                LinkClick.shop_id == order.shop_id,
+                Notification.shop_id == order.shop_id,
+                Notification.shopify_order_id == order.shopify_order_id,
+            )
+            .order_by(LinkClick.clicked_at.desc())
+            .limit(50)
+        ).all()
+        if rows
+        else []
+    )
+    pause = message_pause(db.session, order)
     return {
+        "pause": {"by": pause.paused_by, "at": fmt_time(pause.paused_at)} if pause is not None else None,
+        "can_resend": latest_update(db.session, order) is not None,
+        "channels": [(channel, _t(CHANNEL_LABELS[channel])) for channel in ("email", "sms", "line")],
+        "clicks": [
+            {
+                "what": _t("admin.order360.click.tracking")
+                if "/l/track/" in url
+                else (_t("admin.order360.click.return") if "/l/returns/" in url else _t("admin.order360.click.other")),
+                "message": _t(TRIGGER_LABELS.get(trigger, trigger)),
+                "when": fmt_time(clicked_at),
+            }
+            for url, clicked_at, trigger in clicks
+        ],
         "messages": [
             {
                 "id": n.id,
@@ -915,7 +953,7 @@ TEST_KEYS = (  # what the test send says, per channel (`admin.setup.test.bad_<ch
 @notifications_admin_bp.post("/api/notifications/test")
 @admin_required
 def send_test_message():
-    """"Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
+    """ "Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
     own address, phone or LINE user on one channel, now. Says what the channel answered."""
     body = request.form.to_dict() if request.form else _json_object()
     if body is None:
@@ -958,3 +996,70 @@ def send_test_message():
     except (PermanentSendError, TransientSendError) as exc:
         return jsonify(sent=False, message=_t("admin.setup.test.failed", reason=str(exc)[:200])), 502
     return jsonify(sent=True, message=_t("admin.setup.test.sent", to=to))
+
+
+ACTION_KEYS = (
+    N_("admin.order360.action.resend"),
+    N_("admin.order360.action.tracking_link"),
+    N_("admin.order360.action.sent"),
+    N_("admin.order360.action.not_sent"),
+    N_("admin.order360.action.already"),
+    N_("admin.order360.action.no_update"),
+    N_("admin.order360.action.bad_channel"),
+    N_("admin.order360.action.paused"),
+    N_("admin.order360.action.resumed"),
+    N_("admin.order360.click.tracking"),
+    N_("admin.order360.click.return"),
+    N_("admin.order360.click.other"),
+)
+
+
+def _action_channel() -> str | None:
+    channel = request.form.get("channel") or (request.get_json(silent=True) or {}).get("channel")
+    return channel if channel in ("email", "sms", "line") else None
+
+
+def _action_token() -> str:
+    token = request.form.get("token") or (request.get_json(silent=True) or {}).get("token") or ""
+    return "".join(ch for ch in str(token) if ch.isalnum() or ch in "-_")[:40] or secrets.token_urlsafe(12)
+
+
+@notifications_admin_bp.post("/orders/<int:order_id>/actions/<action>")
+@admin_required
+def order_message_action(order_id: int, action: str):
+    """The order page's one-click message actions, each kept in the order's activity (who, when, outcome)."""
+    order = shop_order(order_id)
+    if action not in ("resend", "tracking_link", "pause", "resume"):
+        abort(404)
+    if action in ("pause", "resume"):
+        changed = (
+            pause_messages(db.session, order, acting_user())
+            if action == "pause"
+            else resume_messages(db.session, order)
+        )
+        if changed:
+            record_activity(db.session, order, "paused" if action == "pause" else "resumed")
+        db.session.commit()
+        return action_answer(order, True, _t(f"admin.order360.action.{'paused' if action == 'pause' else 'resumed'}"))
+    channel = _action_channel()
+    if channel is None:
+        return action_answer(order, False, _t("admin.order360.action.bad_channel"), 422)
+    original = None
+    if action == "resend":
+        original = latest_update(db.session, order)
+        if original is None:
+            return action_answer(order, False, _t("admin.order360.action.no_update"), 422)
+    sent = send_by_hand(db.session, order, channel, _action_token(), original=original)
+    if sent is None:
+        db.session.rollback()
+        return action_answer(order, True, _t("admin.order360.action.already"))
+    outcome = "not_sent" if sent.status == "suppressed" else "sent"
+    record_activity(
+        db.session,
+        order,
+        action,
+        detail={"channel": channel, "trigger": sent.trigger, "notification_id": sent.id, "reason": sent.reason},
+    )
+    db.session.commit()
+    message = _t(f"admin.order360.action.{outcome}", channel=_t(CHANNEL_LABELS[channel]), reason=sent.reason or "")
+    return action_answer(order, outcome == "sent", message, 200 if outcome == "sent" else 422)

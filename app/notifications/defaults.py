@@ -27,6 +27,9 @@ TRIGGERS = (
     "return_resolved",
 )
 
+# Sent only by hand, from the order page (not a moment the merchant switches on): the shopper's tracking link.
+MANUAL_TRIGGERS = ("tracking_link",)
+
 # Channels on by default for each trigger: email for everything; SMS/LINE only where the moment matters.
 DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
     trigger: {
@@ -39,6 +42,12 @@ DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
 
 DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
     "en": {
+        "tracking_link": {
+            "subject": "Track your order {{ order_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nHere is where to follow your order {{ order_name }} "
+            "from {{ shop_name }}, any time: it shows where each parcel is and when it should arrive.",
+            "short": "{{ shop_name }}: follow your order {{ order_name }} here: {{ tracking_url }}",
+        },
         "order_confirmed": {
             "subject": "Order {{ order_name }} confirmed",
             "body": "Hi {{ first_name or 'there' }},\n\nThanks for your order! {{ shop_name }} has confirmed "
@@ -136,6 +145,12 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         },
     },
     "th": {
+        "tracking_link": {
+            "subject": "ติดตามคำสั่งซื้อ {{ order_name }}",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nติดตามคำสั่งซื้อ {{ order_name }} "
+            "จาก {{ shop_name }} ได้ตลอดเวลาที่ลิงก์นี้ ดูได้ว่าพัสดุแต่ละชิ้นอยู่ที่ไหนและจะถึงเมื่อไร",
+            "short": "{{ shop_name }}: ติดตามคำสั่งซื้อ {{ order_name }} ได้ที่ {{ tracking_url }}",
+        },
         "order_confirmed": {
             "subject": "ยืนยันคำสั่งซื้อ {{ order_name }} แล้ว",
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณสำหรับคำสั่งซื้อ! "

@@ -118,3 +118,16 @@ class LinkClick(ShopScoped, db.Model):
     url: Mapped[str] = mapped_column(Text)
     clicked_at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OrderMessagePause(ShopScoped, db.Model):
+    """The merchant paused automatic messages for one order (support is talking to the shopper): while the row
+    exists, planned messages for the order are held back with the reason "paused by the shop"."""
+
+    __tablename__ = "order_message_pauses"
+    __table_args__ = (UniqueConstraint("shop_id", "shopify_order_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shopify_order_id: Mapped[int] = mapped_column(BigInteger)
+    paused_by: Mapped[str] = mapped_column(String(255))
+    paused_at: Mapped[datetime] = mapped_column(default=utcnow)

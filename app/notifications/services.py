@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, case, func, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_unless_present, utcnow
@@ -27,7 +27,13 @@ from app.notifications.channels import (
 )
 from app.notifications.defaults import DEFAULT_CHANNELS
 from app.notifications.links import click_url, unsubscribe_url
-from app.notifications.models import ContactPreference, Notification, NotificationSettings, NotificationTemplate
+from app.notifications.models import (
+    ContactPreference,
+    Notification,
+    NotificationSettings,
+    NotificationTemplate,
+    OrderMessagePause,
+)
 from app.notifications.preferences import (
     get_preference,
     line_user_for,
@@ -155,6 +161,7 @@ class SendContext:
     template: NotificationTemplate | None  # the merchant's own text for this trigger, channel and language
     preference: ContactPreference | None  # the recipient's consent on this channel
     sent_today: int  # messages on this channel for this order in the last 24 hours (the frequency cap)
+    is_paused: bool = False  # the merchant paused automatic messages for this order
 
 
 # Statements run on every send, built once (values bound per send).
@@ -197,6 +204,9 @@ def _send_context_statement() -> Select:
             NotificationTemplate,
             ContactPreference,
             sent.scalar_subquery().label("sent_today"),
+            exists()
+            .where(OrderMessagePause.shop_id == shop_id, OrderMessagePause.shopify_order_id == order_id)
+            .label("is_paused"),
         )
         .select_from(Shop)
         .outerjoin(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == order_id))
@@ -250,7 +260,7 @@ def _send_context(notification: Notification) -> SendContext:
         return SendContext(
             None, None, None, default_notification_settings(shop_id), default_tracking_settings(shop_id), None, None, 0
         )
-    shop, order, shipment, settings, look, template, preference, sent_today = row
+    shop, order, shipment, settings, look, template, preference, sent_today, is_paused = row
     return SendContext(
         shop,
         order,
@@ -260,6 +270,7 @@ def _send_context(notification: Notification) -> SendContext:
         template,
         preference,
         sent_today or 0,
+        bool(is_paused),
     )
 
 
@@ -304,6 +315,8 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
     shop, order, shipment, settings = found.shop, found.order, found.shipment, found.settings
     if shop is None or order is None or shop.redacted_at is not None:
         return _finish(notification, "suppressed", "order no longer available")
+    if found.is_paused and not is_manual(notification):
+        return _finish(notification, "suppressed", PAUSED_REASON)
     refusal = policy.consent_refusal(found.preference, notification.channel, notification.recipient)
     if refusal:
         return _finish(notification, "suppressed", refusal)
@@ -444,6 +457,91 @@ def _fall_back_to_email(notification: Notification, order: Order, settings) -> N
         event_at=notification.event_at,
         settings=settings,
     )
+
+
+PAUSED_REASON = "paused by the shop"
+MANUAL_PREFIX = "manual:"
+
+
+def is_manual(notification: Notification) -> bool:
+    """A message a merchant sent by hand (a resend, the tracking link): a pause on the order does not hold it."""
+    return notification.resend_of_id is not None or notification.dedupe_key.startswith(MANUAL_PREFIX)
+
+
+def latest_update(session: Session, order: Order) -> Notification | None:
+    """The order's most recent automatic message (any channel), the one "resend the latest update" repeats."""
+    return session.execute(
+        select(Notification)
+        .where(
+            Notification.shop_id == order.shop_id,
+            Notification.shopify_order_id == order.shopify_order_id,
+            Notification.resend_of_id.is_(None),
+            ~Notification.dedupe_key.startswith(MANUAL_PREFIX),
+        )
+        .order_by(Notification.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def send_by_hand(
+    session: Session, order: Order, channel: str, token: str, *, original: Notification | None = None
+) -> Notification | None:
+    """Merchant action on the order page: the latest update again (`original`), or the shopper's tracking link,
+    on `channel`. `token` is the page's one-time action token: a double click is one message. Returns the row
+    (queued, or suppressed with the reason: no address, no consent, opted out), or None when this very click
+    was already handled."""
+    trigger = original.trigger if original is not None else "tracking_link"
+    source = original.id if original is not None else "link"
+    notification_id = create_notification(
+        session,
+        shop_id=order.shop_id,
+        trigger=trigger,
+        channel=channel,
+        dedupe_key=f"{MANUAL_PREFIX}{order.shopify_order_id}:{source}:{channel}:{token[:40]}",
+        order=order,
+        shopify_fulfillment_id=original.shopify_fulfillment_id if original is not None else None,
+        domain_event_id=original.domain_event_id if original is not None else None,
+        resend_of_id=original.id if original is not None else None,
+        event_at=original.event_at if original is not None else None,
+    )
+    if notification_id is None:
+        return None
+    return session.get(Notification, notification_id)
+
+
+def pause_messages(session: Session, order: Order, who: str) -> bool:
+    """Hold back automatic messages for the order until resumed; False when already paused."""
+    return (
+        insert_unless_present(
+            session,
+            OrderMessagePause.__table__,
+            {
+                "shop_id": order.shop_id,
+                "shopify_order_id": order.shopify_order_id,
+                "paused_by": who[:255],
+                "paused_at": utcnow(),
+            },
+            ["shop_id", "shopify_order_id"],
+        )
+        is not None
+    )
+
+
+def resume_messages(session: Session, order: Order) -> bool:
+    result = session.execute(
+        delete(OrderMessagePause).where(
+            OrderMessagePause.shop_id == order.shop_id, OrderMessagePause.shopify_order_id == order.shopify_order_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+def message_pause(session: Session, order: Order) -> OrderMessagePause | None:
+    return session.execute(
+        select(OrderMessagePause).where(
+            OrderMessagePause.shop_id == order.shop_id, OrderMessagePause.shopify_order_id == order.shopify_order_id
+        )
+    ).scalar_one_or_none()
 
 
 def resend(shop_id: int, notification_id: int) -> int | None:

@@ -133,6 +133,10 @@ class Fulfillment(ShopScoped, db.Model):
     estimate_source: Mapped[str | None] = mapped_column(String(16))
     is_delayed: Mapped[bool] = mapped_column(Boolean, default=False)
     is_stalled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The merchant's word on the parcel, over the carrier's: "lost" or "reshipped" (a replacement went out).
+    merchant_state: Mapped[str | None] = mapped_column(String(16))
+    merchant_state_at: Mapped[datetime | None]
+    replacement_tracking_number: Mapped[str | None] = mapped_column(String(255))
 
 
 class TrackingEvent(ShopScoped, db.Model):

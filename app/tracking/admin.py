@@ -8,17 +8,17 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import admin_locale, admin_required, page_context, shop_order
+from app.admin import action_answer, admin_locale, admin_required, page_context, record_activity, shop_order
 from app.events import DomainEvent
 from app.extensions import db
-from app.i18n import t, zone
+from app.i18n import N_, t, zone
 from app.orders.models import Fulfillment, Order
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.tracking.branding import FONTS, BrandingError, tokens_for
 from app.tracking.models import DeliveryEstimate
 from app.tracking.queries import tracking_view
-from app.tracking.services import tracking_settings
+from app.tracking.services import mark_parcel, tracking_settings
 from app.tracking.settings import sample_view, save_settings
 
 tracking_admin_bp = Blueprint("tracking_admin", __name__, url_prefix="/app")
@@ -125,6 +125,9 @@ def order_panel(order: Order) -> dict[str, Any] | None:
                 "delayed_since": flags.get((parcel.shopify_fulfillment_id, "shipment.delayed")) if parcel else None,
                 "stalled_since": flags.get((parcel.shopify_fulfillment_id, "shipment.stalled")) if parcel else None,
                 "estimate_kept": kept,
+                "id": parcel.shopify_fulfillment_id if parcel else None,
+                "merchant_state": parcel.merchant_state if parcel else None,
+                "replacement_tracking_number": parcel.replacement_tracking_number if parcel else None,
             }
         )
     link = f"{current_app.config['SETTINGS'].shopify_app_url}/l/track/{make_track_token(shop.id, order.id)}"
@@ -145,3 +148,42 @@ def order_summary(order: Order) -> list[dict[str, Any]]:
             }
         )
     return shipments
+
+
+MARK_KEYS = (
+    N_("admin.order360.parcel.state_lost"),
+    N_("admin.order360.parcel.state_reshipped"),
+    N_("admin.order360.parcel.marked_lost"),
+    N_("admin.order360.parcel.marked_reshipped"),
+    N_("admin.order360.parcel.bad_mark"),
+)
+
+
+@tracking_admin_bp.post("/orders/<int:order_id>/parcels/<int:fulfillment_id>/mark")
+@admin_required
+def mark_parcel_page(order_id: int, fulfillment_id: int):
+    """One click: the merchant says a parcel is lost, or that a replacement went out (with its tracking number)."""
+    order = shop_order(order_id)
+    parcel = db.session.execute(
+        select(Fulfillment).where(
+            Fulfillment.shop_id == order.shop_id,
+            Fulfillment.shopify_order_id == order.shopify_order_id,
+            Fulfillment.shopify_fulfillment_id == fulfillment_id,
+        )
+    ).scalar_one_or_none()
+    if parcel is None:
+        abort(404)
+    locale = admin_locale()
+    state = request.form.get("state")
+    number = (request.form.get("tracking_number") or "").strip()
+    if state not in ("lost", "reshipped") or len(number) > 64 or any(ch.isspace() for ch in number):
+        return action_answer(order, False, t(locale, "admin.order360.parcel.bad_mark"), 422)
+    mark_parcel(db.session, parcel, state, number or None)
+    record_activity(
+        db.session,
+        order,
+        state,
+        detail={"fulfillment_id": parcel.shopify_fulfillment_id, "tracking_number": number or None},
+    )
+    db.session.commit()
+    return action_answer(order, True, t(locale, f"admin.order360.parcel.marked_{state}"))

@@ -94,7 +94,11 @@ def check_shop(session: Session, shop_id: int, now: datetime | None = None) -> d
     touched_orders: set[int] = set()
     shipments = (
         session.execute(
-            select(Fulfillment).where(Fulfillment.shop_id == shop_id, Fulfillment.shipment_state.in_(ACTIVE_STATES))
+            select(Fulfillment).where(
+                Fulfillment.shop_id == shop_id,
+                Fulfillment.shipment_state.in_(ACTIVE_STATES),
+                Fulfillment.merchant_state.is_(None),  # lost or replaced: the merchant has it in hand
+            )
         )
         .scalars()
         .all()

@@ -87,12 +87,21 @@ def tracking_view(session: Session, order: Order, locale: str, tz: ZoneInfo | No
                 "source_label": t(locale, f"track.estimate.{fulfillment.estimate_source}"),
             }
         numbers = fulfillment.tracking_numbers or []
+        status_block = _status_block(state, locale, shop_told=told)
+        if fulfillment.merchant_state == "lost":  # the shop's word over the carrier's
+            status_block["status_explanation"] = t(locale, "track.parcel.lost")
+        elif fulfillment.merchant_state == "reshipped":
+            status_block["status_explanation"] = (
+                t(locale, "track.parcel.reshipped_number", number=fulfillment.replacement_tracking_number)
+                if fulfillment.replacement_tracking_number
+                else t(locale, "track.parcel.reshipped")
+            )
         shipments.append(
             {
                 "name": fulfillment.name,
-                **_status_block(state, locale, shop_told=told),
+                **status_block,
                 "step_index": step_index(state),
-                "is_problem": state in PROBLEM_STATES,
+                "is_problem": state in PROBLEM_STATES or fulfillment.merchant_state == "lost",
                 "carrier": {
                     "name": fulfillment.carrier_name or fulfillment.tracking_company,
                     "tracking_number": numbers[0] if numbers else None,

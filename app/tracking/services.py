@@ -375,3 +375,24 @@ def refresh_order_shipments(session: Session, shop_id: int, shopify_order_id: in
     for fulfillment_id in ids:
         refresh_shipment(session, shop_id, fulfillment_id)
     refresh_order(session, shop_id, shopify_order_id)
+
+
+def mark_parcel(session: Session, parcel: Fulfillment, state: str, replacement_number: str | None = None) -> None:
+    """The merchant's word on a parcel: "lost", or "reshipped" (a replacement went out, maybe with its number).
+    The monitor stops flagging it, and `shipment.marked_<state>` closes its open alerts (the shop knows)."""
+    now = utcnow()
+    parcel.merchant_state = state
+    parcel.merchant_state_at = now
+    parcel.replacement_tracking_number = replacement_number
+    parcel.is_stalled = False
+    parcel.is_delayed = False
+    record_event(
+        session,
+        parcel.shop_id,
+        f"shipment.marked_{state}",
+        f"shipment:{parcel.shopify_fulfillment_id}:marked:{state}:{now.isoformat()}",
+        shopify_order_id=parcel.shopify_order_id,
+        shopify_fulfillment_id=parcel.shopify_fulfillment_id,
+        data={"state": state},
+        happened_at=now,
+    )
