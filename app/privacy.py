@@ -7,6 +7,8 @@ orders lose the customer's email and ids.
 
 from __future__ import annotations
 
+from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
+from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.notifications.models import ContactPreference, Notification
 from app.notifications.privacy import erase_customer_notifications, export_customer_notifications
 from app.orders.models import Customer, Order
@@ -30,6 +32,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_recommendation_data,
         export=export_customer_recommendation_data,
         tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "inserts",
+        erase=erase_customer_inserts,
+        export=export_customer_inserts,
+        tables=tuple(m.__tablename__ for m in (InsertScan, InsertLinkSync, InsertBatch)),
     ),
     PrivacyEntry(
         "orders",
