@@ -29,6 +29,7 @@ from app.orders.models import Order
 from app.shopify.models import Shop
 
 log = logging.getLogger(__name__)
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per page and step otherwise
 
 FONT_DIR = "/usr/share/fonts/truetype/tlwg"  # Debian's fonts-thai-tlwg-ttf
 FONT_FILES = {"normal": "Garuda.ttf", "bold": "Garuda-Bold.ttf"}
