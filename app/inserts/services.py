@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
-from flask import current_app, render_template
+from flask import render_template
 from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
 from sqlalchemy import func, or_, select
@@ -36,6 +36,7 @@ FONT_FILES = {"normal": "Garuda.ttf", "bold": "Garuda-Bold.ttf"}
 NOTE_MAX = 1000  # characters of a merchant's note (its source)
 CHUNK = 50  # orders per WeasyPrint document in a batch (the progress step)
 BATCH_MAX = 2000  # unfulfilled orders one batch prints, oldest first
+WAITING_STATUSES = ("ordered", "confirmed", "label_created")  # nothing of the order has left the shop
 CODE_LABELS = {"track": N_("inserts.qr.track"), "returns": N_("inserts.qr.returns")}
 ERROR_KEYS = (N_("inserts.error.size"), N_("inserts.error.codes"), N_("inserts.error.note"))
 
@@ -177,8 +178,7 @@ def build_insert(session: Session, shop: Shop, order: Order, settings: InsertSet
 
 
 def _font_url(weight: str) -> str:
-    folder = current_app.config["SETTINGS"].extra.get("INSERT_FONT_DIR") or FONT_DIR
-    return f"file://{folder}/{FONT_FILES[weight]}"
+    return f"file://{FONT_DIR}/{FONT_FILES[weight]}"
 
 
 def render_insert_html(views: Sequence[InsertView], size: str) -> str:
@@ -233,14 +233,11 @@ def render_inserts_pdf(
 
 
 def unfulfilled_orders_query(shop_id: int):
-    """The shop's orders waiting to be packed: not cancelled, nothing or part shipped; oldest first."""
+    """The shop's orders waiting to be packed: nothing shipped yet by our derived status (Shopify's own
+    fulfilment flag stays "unfulfilled" on orders shipped outside it); oldest first, on the status index."""
     return (
         select(Order)
-        .where(
-            Order.shop_id == shop_id,
-            Order.cancelled_at.is_(None),
-            or_(Order.fulfillment_status.is_(None), Order.fulfillment_status.in_(("unfulfilled", "partial"))),
-        )
-        .order_by(Order.id)
+        .where(Order.shop_id == shop_id, Order.status.in_(WAITING_STATUSES), Order.cancelled_at.is_(None))
+        .order_by(Order.shopify_created_at, Order.id)
         .limit(BATCH_MAX)
     )

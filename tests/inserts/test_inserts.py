@@ -15,7 +15,9 @@ from app.extensions import db
 from app.inserts.metafields import KEY, NAMESPACE, sync_insert_links
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.storefront.links import make_track_token
+from tests.conftest import webhook_headers
 from tests.inserts.conftest import admin_headers, local_path, pdf_fonts, pdf_pages, pdf_text, qr_codes
+from tests.tracking.test_timeline import split_order_deliveries
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -107,8 +109,12 @@ def test_print_all_unfulfilled_orders_as_one_pdf_with_progress(shop_app, place_o
     for i in range(3):
         order = place_order(2000 + i, first_name=f"Buyer{i}", customer_id=100 + i)
         orders.append((order.shop_id, order.id))
-    place_order(2010, fulfillment_status="fulfilled", customer_id=200)  # packed already: not printed
+    place_order(2010, cancelled_at="2026-11-20T10:00:00+07:00", customer_id=200)  # cancelled: not printed
     client = shop_app.test_client()
+    for topic, payload in split_order_deliveries():  # #1001, shipped and delivered: packed already, not printed
+        body = json.dumps(payload).encode()
+        assert client.post("/webhooks", data=body, headers=webhook_headers(topic, body)).status_code == 200
+    work()
     started = client.post("/app/api/inserts/batches", headers=admin_headers() | {"Accept": "application/json"})
     assert started.status_code == 202 and started.json["status"] == "queued" and started.json["total"] == 3
     again = client.post("/app/api/inserts/batches", headers=admin_headers())
@@ -131,7 +137,7 @@ def test_print_all_unfulfilled_orders_as_one_pdf_with_progress(shop_app, place_o
             seen.append(url)
     assert len(set(seen)) == 6
     text = pdf_text(pdf.data, tmp_path)
-    assert all(f"Hi Buyer{i}," in text for i in range(3)) and "#2010" not in text
+    assert all(f"Hi Buyer{i}," in text for i in range(3)) and "#2010" not in text and "#1001" not in text
     assert db.session.execute(select(InsertBatch.status)).scalar_one() == "done"
 
 
