@@ -3,12 +3,13 @@ the merchant's note rendered in the sandbox, the QR codes), and the PDF for one 
 
 The PDF is made from HTML (`templates/inserts/insert.html`) with the Thai font declared by a local file path
 (`@font-face`, Debian's fonts-thai-tlwg-ttf), so a Thai insert never depends on the fonts the machine happens to
-have. A batch is rendered in chunks, each its own WeasyPrint document, and the pages are joined at the end: the
-progress is the chunks done, and the memory one chunk's layout plus the pages.
+have. A batch is rendered in chunks, each its own WeasyPrint PDF, joined at the end with pypdf: the progress is
+the chunks done, and the memory one chunk's layout plus the finished bytes.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -192,9 +193,17 @@ def render_insert_html(views: Sequence[InsertView], size: str) -> str:
     )
 
 
-def _write_documents(documents: list[Any]) -> bytes:
-    pages = [page for document in documents for page in document.pages]
-    return documents[0].copy(pages).write_pdf()
+def _join_pdfs(parts: list[bytes]) -> bytes:
+    if len(parts) == 1:
+        return parts[0]
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(io.BytesIO(part))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def render_inserts_pdf(
@@ -209,13 +218,14 @@ def render_inserts_pdf(
     from weasyprint import HTML  # imported when used: loading it (Pango, fonts) is not the app's start-up cost
 
     settings = settings or insert_settings(session, shop.id)
-    documents = []
+    parts: list[bytes] = []
     done = 0
     chunk: list[InsertView] = []
 
     def flush() -> None:
         nonlocal done
-        documents.append(HTML(string=render_insert_html(chunk, settings.size)).render())
+        # Each chunk is written out at once, so its layout is freed: memory stays one chunk's, whatever the batch.
+        parts.append(HTML(string=render_insert_html(chunk, settings.size)).write_pdf())
         done += len(chunk)
         chunk.clear()
         if progress is not None:
@@ -227,9 +237,9 @@ def render_inserts_pdf(
             flush()
     if chunk:
         flush()
-    if not documents:
+    if not parts:
         raise ValueError("no order to print")
-    return _write_documents(documents)
+    return _join_pdfs(parts)
 
 
 def unfulfilled_orders_query(shop_id: int):
