@@ -69,9 +69,10 @@ def place_order(shop_app, work, fake_shopify) -> Callable[..., Order]:  # noqa: 
     """An order placed through the real intake (the webhook, then the worker); the fake Shopify knows it too."""
     client = shop_app.test_client()
 
-    def place(number: int, shop: str = SHOP, **kwargs: Any) -> Order:
+    def place(number: int, shop: str = SHOP, known_to_shopify: bool = True, **kwargs: Any) -> Order:
         payload = order_payload(number, **kwargs)
-        fake_shopify.put_order(shop, {"id": payload["admin_graphql_api_id"], "name": payload["name"]})
+        if known_to_shopify:
+            fake_shopify.put_order(shop, {"id": payload["admin_graphql_api_id"], "name": payload["name"]})
         body = json.dumps(payload).encode()
         response = client.post("/webhooks", data=body, headers=webhook_headers("orders/create", body, shop=shop))
         assert response.status_code == 200
