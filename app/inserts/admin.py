@@ -12,7 +12,7 @@ from app.admin import admin_required, page_context, shop_order
 from app.extensions import db
 from app.i18n import request_locale, t
 from app.inserts.jobs import build_insert_batch
-from app.inserts.metafields import PACKING_SLIP_SNIPPET
+from app.inserts.metafields import PACKING_SLIP_SNIPPET, refill_insert_links
 from app.inserts.models import CODES, SIZES, InsertBatch, InsertScan
 from app.inserts.services import (
     insert_settings,
@@ -89,7 +89,10 @@ def save_settings():
     clean, errors = validate_insert_settings(form)
     if errors:
         return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
-    save_insert_settings(db.session, g.admin.shop.id, clean)
+    before = list(insert_settings(db.session, g.admin.shop.id).codes or [])
+    settings = save_insert_settings(db.session, g.admin.shop.id, clean)
+    if list(settings.codes or []) != before:
+        refill_insert_links(g.admin.shop.id)  # the packing slip's codes follow the choice
     db.session.commit()
     if _wants_json():
         return jsonify(saved=True)

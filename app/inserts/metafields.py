@@ -17,12 +17,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.db import insert_unless_present, utcnow
+from app.db import dialect_insert, insert_unless_present, utcnow
 from app.extensions import db
 from app.i18n import t
 from app.inserts.links import scan_url
 from app.inserts.models import CODES, InsertLinkSync
-from app.inserts.services import CODE_LABELS, insert_settings, qr_image, shopper_locale
+from app.inserts.services import CODE_LABELS, insert_settings, qr_image, shopper_locale, unfulfilled_orders_query
 from app.jobs import enqueue_after_commit, job_id, with_app_context
 from app.orders.models import Order
 from app.shopify.graphql import AdminClient, UserErrors
@@ -83,6 +83,28 @@ def queue_insert_links(shop: Shop, payload: dict[str, Any]) -> None:
     )
     if sync_id is not None:
         enqueue_after_commit(db.session, sync_insert_links, sync_id, job_id=job_id("insert-links", sync_id))
+
+
+def refill_insert_links(shop_id: int) -> int:
+    """The merchant changed which codes print: every order waiting to be packed gets its metafield written again
+    (its outbox row back to pending, its job queued after commit). Returns the orders queued."""
+    if current_app.config["SETTINGS"].env == "demo":
+        return 0
+    order_ids = db.session.execute(unfulfilled_orders_query(shop_id).with_only_columns(Order.id)).scalars().all()
+    if not order_ids:
+        return 0
+    table = InsertLinkSync.__table__
+    stmt = dialect_insert(db.session, table).values(
+        [{"shop_id": shop_id, "order_id": order_id, "status": "pending", "attempts": 0} for order_id in order_ids]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["shop_id", "order_id"], set_={"status": "pending", "error": None}
+    ).returning(table.c.id)
+    for sync_id in db.session.execute(stmt).scalars():
+        enqueue_after_commit(
+            db.session, sync_insert_links, sync_id, job_id=job_id("insert-links", sync_id), unique=True
+        )
+    return len(order_ids)
 
 
 @with_app_context

@@ -3,6 +3,8 @@ or throttles it), and what the inserts keep on a shopper (exported, then erased)
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -60,3 +62,19 @@ def test_the_inserts_export_and_erase_a_shoppers_scans_and_the_shops_batch_pdf(s
     assert db.session.execute(select(InsertLinkSync.order_id)).scalars().all() == [other_id]
     assert db.session.execute(select(InsertBatch)).first() is None
     assert export_customer_inserts(db.session, shop_id, customer) == {"insert_scans": []}
+
+
+def test_changing_the_codes_rewrites_the_waiting_orders_metafields(shop_app, place_order, fake_shopify, work):
+    order = place_order(1105)
+    gid = f"gid://shopify/Order/{order.shopify_order_id}"
+    saved = shop_app.test_client().post(
+        "/app/api/inserts/settings", json={"codes": ["returns"]}, headers=admin_headers()
+    )
+    assert saved.status_code == 200
+    work()
+    value = json.loads(fake_shopify.shop(SHOP).orders[gid]["metafields"]["aftercart.insert_links"]["value"])
+    assert [code["code"] for code in value["codes"]] == ["returns"]
+    assert _metafield_writes(fake_shopify) == 2
+    shop_app.test_client().post("/app/api/inserts/settings", json={"note_en": "Hi!"}, headers=admin_headers())
+    work()
+    assert _metafield_writes(fake_shopify) == 2  # a note is not on the packing slip: nothing rewritten
