@@ -89,10 +89,11 @@ def save_settings():
     clean, errors = validate_insert_settings(form)
     if errors:
         return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
-    before = list(insert_settings(db.session, g.admin.shop.id).codes or [])
+    current = insert_settings(db.session, g.admin.shop.id)
+    before = (list(current.codes or []), bool(current.packing_slip))
     settings = save_insert_settings(db.session, g.admin.shop.id, clean)
-    if list(settings.codes or []) != before:
-        refill_insert_links(g.admin.shop.id)  # the packing slip's codes follow the choice
+    if settings.packing_slip and (list(settings.codes or []), True) != before:
+        refill_insert_links(g.admin.shop.id)  # switched on, or other codes: the packing slip follows
     db.session.commit()
     if _wants_json():
         return jsonify(saved=True)
@@ -106,7 +107,10 @@ def _form() -> dict[str, Any] | None:
     form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "codes"}
     if "codes_shown" in request.form:
         form["codes"] = request.form.getlist("codes")
+    if "packing_slip_shown" in request.form:
+        form["packing_slip"] = "packing_slip" in request.form
     form.pop("codes_shown", None)
+    form.pop("packing_slip_shown", None)
     return form
 
 

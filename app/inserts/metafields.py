@@ -1,6 +1,7 @@
 """The order metafield `aftercart.insert_links` that Shopify's packing slip (or Order Printer) template reads to
 print the insert's QR codes, and the outbox that keeps it filled.
 
+Only for a merchant who switched it on (`InsertSettings.packing_slip`): a write per order costs Admin API budget.
 One `insert_link_syncs` row per order (unique), written in the order webhook's transaction; its job
 (`insert-links-<id>`) sends `metafieldsSet` through the Admin API. The mutation sets the whole value, so a
 retry after a lost answer sends the same bytes again and changes nothing: THROTTLED and transient failures
@@ -21,7 +22,7 @@ from app.db import dialect_insert, insert_unless_present, utcnow
 from app.extensions import db
 from app.i18n import t
 from app.inserts.links import scan_url
-from app.inserts.models import CODES, InsertLinkSync
+from app.inserts.models import CODES, InsertLinkSync, InsertSettings
 from app.inserts.services import CODE_LABELS, insert_settings, qr_image, shopper_locale, unfulfilled_orders_query
 from app.jobs import enqueue_after_commit, job_id, with_app_context
 from app.orders.models import Order
@@ -73,6 +74,10 @@ def queue_insert_links(shop: Shop, payload: dict[str, Any]) -> None:
     """In the order webhook's transaction: an outbox row for an order seen the first time, its job after commit."""
     if current_app.config["SETTINGS"].env == "demo":
         return
+    if not db.session.execute(
+        select(InsertSettings.packing_slip).where(InsertSettings.shop_id == shop.id)
+    ).scalar_one_or_none():
+        return  # the merchant does not use the packing-slip snippet: no Admin API write per order
     order_id = db.session.execute(
         select(Order.id).where(Order.shop_id == shop.id, Order.shopify_order_id == int(payload["id"]))
     ).scalar_one_or_none()
@@ -86,9 +91,10 @@ def queue_insert_links(shop: Shop, payload: dict[str, Any]) -> None:
 
 
 def refill_insert_links(shop_id: int) -> int:
-    """The merchant changed which codes print: every order waiting to be packed gets its metafield written again
-    (its outbox row back to pending, its job queued after commit). Returns the orders queued."""
-    if current_app.config["SETTINGS"].env == "demo":
+    """The merchant turned the packing-slip metafield on, or changed which codes print while it is on: every order
+    waiting to be packed gets its metafield written (again): its outbox row back to pending, its job queued after
+    commit. Returns the orders queued."""
+    if current_app.config["SETTINGS"].env == "demo" or not insert_settings(db.session, shop_id).packing_slip:
         return 0
     order_ids = db.session.execute(unfulfilled_orders_query(shop_id).with_only_columns(Order.id)).scalars().all()
     if not order_ids:

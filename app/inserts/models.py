@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import BigIntPK, ShopScoped, utcnow
@@ -37,6 +38,9 @@ class InsertSettings(ShopScoped, db.Model):
     note_en: Mapped[str | None] = mapped_column(Text)
     note_th: Mapped[str | None] = mapped_column(Text)
     codes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(CODES))
+    # Keep the order metafield the packing-slip snippet reads filled: one Admin API write per order, so only
+    # for a merchant who uses the snippet.
+    packing_slip: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

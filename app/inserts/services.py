@@ -39,7 +39,12 @@ CHUNK = 50  # orders per WeasyPrint document in a batch (the progress step)
 BATCH_MAX = 2000  # unfulfilled orders one batch prints, oldest first
 WAITING_STATUSES = ("ordered", "confirmed", "label_created")  # nothing of the order has left the shop
 CODE_LABELS = {"track": N_("inserts.qr.track"), "returns": N_("inserts.qr.returns")}
-ERROR_KEYS = (N_("inserts.error.size"), N_("inserts.error.codes"), N_("inserts.error.note"))
+ERROR_KEYS = (
+    N_("inserts.error.size"),
+    N_("inserts.error.codes"),
+    N_("inserts.error.note"),
+    N_("inserts.error.packing_slip"),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,9 @@ class InsertView:
 def insert_settings(session: Session, shop_id: int) -> InsertSettings:
     """The shop's settings, or the defaults (A6, both codes, no note of its own) when it saved none."""
     settings = session.execute(select(InsertSettings).where(InsertSettings.shop_id == shop_id)).scalar_one_or_none()
-    return settings or InsertSettings(shop_id=shop_id, size="a6", codes=list(CODES), note_en=None, note_th=None)
+    return settings or InsertSettings(
+        shop_id=shop_id, size="a6", codes=list(CODES), note_en=None, note_th=None, packing_slip=False
+    )
 
 
 def validate_insert_settings(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -87,6 +94,14 @@ def validate_insert_settings(form: dict[str, Any]) -> tuple[dict[str, Any], dict
             errors["codes"] = "inserts.error.codes"
         else:
             clean["codes"] = [code for code in CODES if code in codes]
+    if "packing_slip" in form:
+        value = form["packing_slip"]
+        if isinstance(value, bool):
+            clean["packing_slip"] = value
+        elif value in ("1", "0", "true", "false", "on"):
+            clean["packing_slip"] = value in ("1", "true", "on")
+        else:
+            errors["packing_slip"] = "inserts.error.packing_slip"
     for field in ("note_en", "note_th"):
         if field not in form:
             continue
@@ -105,7 +120,7 @@ def validate_insert_settings(form: dict[str, Any]) -> tuple[dict[str, Any], dict
 def save_insert_settings(session: Session, shop_id: int, clean: dict[str, Any]) -> InsertSettings:
     settings = session.execute(select(InsertSettings).where(InsertSettings.shop_id == shop_id)).scalar_one_or_none()
     if settings is None:
-        settings = InsertSettings(shop_id=shop_id, size="a6", codes=list(CODES))
+        settings = InsertSettings(shop_id=shop_id, size="a6", codes=list(CODES), packing_slip=False)
         session.add(settings)
     for key, value in clean.items():
         setattr(settings, key, value)

@@ -72,6 +72,7 @@ def upgrade():
         sa.Column("note_en", sa.Text(), nullable=True),
         sa.Column("note_th", sa.Text(), nullable=True),
         sa.Column("codes", sa.JSON(), nullable=False),
+        sa.Column("packing_slip", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(

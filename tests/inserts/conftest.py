@@ -82,6 +82,15 @@ def place_order(shop_app, work, fake_shopify) -> Callable[..., Order]:  # noqa: 
     return place
 
 
+@pytest.fixture()
+def packing_slip_on(shop_app) -> None:
+    """The merchant uses the packing-slip snippet: the app keeps each order's metafield filled."""
+    saved = shop_app.test_client().post(
+        "/app/api/inserts/settings", json={"packing_slip": True}, headers=admin_headers()
+    )
+    assert saved.status_code == 200
+
+
 def admin_headers(shop: str = SHOP) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_id_token(shop)}"}
 

@@ -16,7 +16,14 @@ from app.inserts.metafields import KEY, NAMESPACE, sync_insert_links
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.storefront.links import make_track_token
 from tests.conftest import webhook_headers
-from tests.inserts.conftest import admin_headers, local_path, pdf_fonts, pdf_pages, pdf_text, qr_codes
+from tests.inserts.conftest import (
+    admin_headers,
+    local_path,
+    pdf_fonts,
+    pdf_pages,
+    pdf_text,
+    qr_codes,
+)
 from tests.tracking.test_timeline import split_order_deliveries
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -151,7 +158,9 @@ def test_the_order_page_has_a_print_link_and_the_inserts_page_lists_orders(shop_
     assert "ใบแทรก" in inserts
 
 
-def test_the_order_metafield_is_filled_with_the_same_signed_links(shop_app, place_order, fake_shopify, tmp_path):
+def test_the_order_metafield_is_filled_with_the_same_signed_links(
+    shop_app, packing_slip_on, place_order, fake_shopify, tmp_path
+):
     order = place_order(1006, first_name="Kim")
     sync = db.session.execute(select(InsertLinkSync)).scalar_one()
     assert sync.status == "done" and sync.attempts == 1

@@ -15,7 +15,10 @@ from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.orders.privacy import CustomerRef
 from tests.conftest import SHOP
-from tests.inserts.conftest import admin_headers, local_path
+from tests.inserts.conftest import (
+    admin_headers,
+    local_path,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -24,7 +27,24 @@ def _metafield_writes(fake_shopify) -> int:
     return len([r for r in fake_shopify.graphql_requests(SHOP) if b"metafieldsSet" in r.body])
 
 
-def test_a_write_shopify_refuses_fails_the_row_with_shopifys_reason(place_order, fake_shopify):
+def test_without_the_snippet_switched_on_no_order_costs_an_admin_api_write(place_order, fake_shopify, work):
+    place_order(1100)
+    assert db.session.execute(select(InsertLinkSync)).first() is None and _metafield_writes(fake_shopify) == 0
+
+
+def test_switching_it_on_fills_the_orders_waiting_to_be_packed(shop_app, place_order, fake_shopify, work):
+    order = place_order(1099)
+    gid = f"gid://shopify/Order/{order.shopify_order_id}"
+    saved = shop_app.test_client().post(
+        "/app/api/inserts/settings", data={"packing_slip_shown": "1", "packing_slip": "1"}, headers=admin_headers()
+    )
+    assert saved.status_code in (200, 302)
+    work()
+    assert "aftercart.insert_links" in fake_shopify.shop(SHOP).orders[gid]["metafields"]
+    assert _metafield_writes(fake_shopify) == 1
+
+
+def test_a_write_shopify_refuses_fails_the_row_with_shopifys_reason(packing_slip_on, place_order, fake_shopify):
     place_order(1101, known_to_shopify=False)
     sync = db.session.execute(select(InsertLinkSync)).scalar_one()
     assert sync.status == "failed" and "Owner does not exist" in sync.error and sync.attempts == 1
@@ -32,7 +52,7 @@ def test_a_write_shopify_refuses_fails_the_row_with_shopifys_reason(place_order,
     assert _metafield_writes(fake_shopify) == 2
 
 
-def test_a_throttled_write_stays_pending_for_rqs_retry_and_then_lands(place_order, fake_shopify, work):
+def test_a_throttled_write_stays_pending_for_rqs_retry_and_then_lands(packing_slip_on, place_order, fake_shopify, work):
     fake_shopify.script(SHOP, 429, headers={"Retry-After": "30"})  # longer than the client waits
     order = place_order(1102)
     sync = db.session.execute(select(InsertLinkSync)).scalar_one()
@@ -42,7 +62,9 @@ def test_a_throttled_write_stays_pending_for_rqs_retry_and_then_lands(place_orde
     assert "aftercart.insert_links" in node["metafields"]
 
 
-def test_the_inserts_export_and_erase_a_shoppers_scans_and_the_shops_batch_pdf(shop_app, place_order, work):
+def test_the_inserts_export_and_erase_a_shoppers_scans_and_the_shops_batch_pdf(
+    shop_app, packing_slip_on, place_order, work
+):
     order = place_order(1103, customer_id=555)
     shop_id, order_id = order.shop_id, order.id
     other_id = place_order(1104, customer_id=556).id
@@ -64,7 +86,9 @@ def test_the_inserts_export_and_erase_a_shoppers_scans_and_the_shops_batch_pdf(s
     assert export_customer_inserts(db.session, shop_id, customer) == {"insert_scans": []}
 
 
-def test_changing_the_codes_rewrites_the_waiting_orders_metafields(shop_app, place_order, fake_shopify, work):
+def test_changing_the_codes_rewrites_the_waiting_orders_metafields(
+    shop_app, packing_slip_on, place_order, fake_shopify, work
+):
     order = place_order(1105)
     gid = f"gid://shopify/Order/{order.shopify_order_id}"
     saved = shop_app.test_client().post(

@@ -87,6 +87,7 @@ def test_state_changes_need_the_session_token_in_the_header_not_the_query(shop_a
         b'{"codes": ["track", "review"]}',
         b'{"note_en": 12}',
         b'{"note_th": "{{ self.__init__.__globals__ }}"}',
+        b'{"packing_slip": "maybe"}',
     ],
 )
 def test_malformed_settings_are_a_4xx_with_a_reason(shop_app, body):  # noqa: F811
