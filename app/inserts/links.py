@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db import dialect_insert, utcnow
 from app.extensions import db
+from app.i18n import negotiate_locale
 from app.inserts.models import CODES, InsertScan
 from app.orders.models import Order
 from app.returns.links import returns_portal_path
@@ -78,11 +79,15 @@ def scan(token: str):
     shop = db.session.get(Shop, shop_id)
     if shop is None or shop.redacted_at is not None:
         abort(404)
-    found = db.session.execute(select(Order.id).where(Order.shop_id == shop_id, Order.id == order_id)).first()
+    found = db.session.execute(
+        select(Order.customer_locale).where(Order.shop_id == shop_id, Order.id == order_id)
+    ).first()
     if found is None:
         abort(404)
     record_scan(shop_id, order_id, code)
     db.session.commit()
-    response = redirect(target_path(shop_id, order_id, code), code=302)
+    # The page in the language the insert was printed in, whatever the phone's own setting.
+    locale = negotiate_locale(found.customer_locale)
+    response = redirect(f"{target_path(shop_id, order_id, code)}?locale={locale}", code=302)
     response.headers["Cache-Control"] = "no-store"  # every scan must reach us to be counted
     return response

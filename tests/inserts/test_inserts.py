@@ -54,7 +54,7 @@ def test_one_orders_insert_decodes_to_signed_links_that_count_the_scan_and_open_
         opened = client.get(response.headers["Location"])
         assert opened.status_code == 200 and "#1001" in opened.get_data(as_text=True)
     token = make_track_token(order.shop_id, order.id)
-    assert sorted(targets) == sorted([f"/l/track/{token}", f"/l/returns/{token}"])
+    assert sorted(targets) == sorted([f"/l/track/{token}?locale=en", f"/l/returns/{token}?locale=en"])
     scans = {s.code: s.scans for s in db.session.execute(select(InsertScan)).scalars()}
     assert scans == {"track": 1, "returns": 1}
     client.get(local_path(codes[0]))
@@ -81,7 +81,13 @@ def test_a_thai_insert_is_in_thai_with_a_thai_font_embedded(shop_app, place_orde
     text = pdf_text(pdf, tmp_path)
     # pdftotext splits some Thai vowels and tone marks from their glyph clusters: look for words without them
     assert "สวัสดีคุณสมชาย" in text and "ซื้อแรก" in text
-    assert len(qr_codes(pdf_pages(pdf, tmp_path)[0])) == 2
+    codes = qr_codes(pdf_pages(pdf, tmp_path)[0])
+    assert len(codes) == 2
+    client = shop_app.test_client()
+    for url in codes:  # the pages open in Thai too
+        target = client.get(local_path(url)).headers["Location"]
+        assert target.endswith("?locale=th")
+        assert "ติดตาม" in client.get(target).get_data(as_text=True) or "คืน" in client.get(target).get_data(as_text=True)
 
 
 def test_the_merchants_note_and_choices_are_printed(shop_app, place_order, tmp_path):
@@ -140,7 +146,7 @@ def test_print_all_unfulfilled_orders_as_one_pdf_with_progress(shop_app, place_o
         assert len(codes) == 2
         for url in codes:
             target = client.get(local_path(url)).headers["Location"]
-            assert target.endswith(make_track_token(shop_id, order_id))
+            assert target.endswith(f"{make_track_token(shop_id, order_id)}?locale=en")
             seen.append(url)
     assert len(set(seen)) == 6
     text = pdf_text(pdf.data, tmp_path)
