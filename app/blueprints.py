@@ -12,6 +12,9 @@ from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
 from app.i18n import N_
+from app.inserts.admin import inserts_admin_bp
+from app.inserts.admin import order_panel as insert_order_panel
+from app.inserts.links import insert_links_bp
 from app.integrations.admin import integrations_admin_bp, integrations_ready
 from app.notifications.admin import email_ready, line_ready, notifications_admin_bp, sms_ready
 from app.notifications.admin import order_panel as messages_order_panel
@@ -41,6 +44,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     recommendations_admin_bp,
     helpdesk_admin_bp,
     integrations_admin_bp,
+    inserts_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -51,6 +55,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     returns_links_bp,
     notification_links_bp,
     recommendation_links_bp,
+    insert_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
     # command line (`flask recs ...`)
@@ -67,6 +72,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
+    NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
     NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),
 )
@@ -77,6 +83,7 @@ ORDER_PANELS: tuple[OrderPanel, ...] = (
     OrderPanel("admin/alerts/order_panel.html", alerts_order_panel, "alerts", alerts_order_summary),
     OrderPanel("admin/notifications/order_panel.html", messages_order_panel, "messages", messages_order_summary),
     OrderPanel("admin/returns/order_panel.html", returns_order_panel, "returns", returns_order_summary),
+    OrderPanel("admin/inserts/order_panel.html", insert_order_panel),
 )
 
 # The home page's setup guide, in the order a new merchant does it; each step reads the real state.

@@ -13,6 +13,7 @@ from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
+from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
 from app.returns.demo import demo_returns_links, seed_demo_returns
 from app.shopify.models import Shop
@@ -26,6 +27,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
+    seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from app.admin.models import OrderActivity
 from app.admin.privacy import erase_order_activity, export_order_activity
+from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
+from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.integrations.models import OutgoingEvent
 from app.integrations.privacy import erase_customer_events, export_customer_events
 from app.notifications.models import ContactPreference, Notification
@@ -46,6 +48,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_order_activity,
         export=export_order_activity,
         tables=(OrderActivity.__tablename__,),
+    ),
+    PrivacyEntry(
+        "inserts",
+        erase=erase_customer_inserts,
+        export=export_customer_inserts,
+        tables=tuple(m.__tablename__ for m in (InsertScan, InsertLinkSync, InsertBatch)),
     ),
     PrivacyEntry(
         "orders",

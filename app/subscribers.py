@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.alerts.services import plan_alert
 from app.events import ORDER_UPSERTED, REFUND_CREATED
+from app.inserts.metafields import queue_insert_links
 from app.integrations.services import plan_outgoing_events
 from app.notifications.handlers import plan_news_held_for_the_order, record_checkout_consent
 from app.notifications.triggers import plan_notifications
@@ -22,6 +23,7 @@ IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {
         record_checkout_consent,
         refresh_order_shipments,
         plan_news_held_for_the_order,
+        queue_insert_links,
     ),
     REFUND_CREATED: (resolve_return_refunded_in_shopify,),
 }

@@ -82,6 +82,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "alert-settings": "/app/alerts/settings",
         "helpdesk": "/app/helpdesk",
         "integrations": "/app/integrations",
+        "inserts": "/app/inserts",
     }
 
 

@@ -791,6 +791,8 @@ class FakeShopify:
                 value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
+            elif operation.kind == "mutation" and f.name == "metafieldsSet":
+                value = self._project(self._metafields_set(shop, args), f, "MetafieldsSetPayload", args_of)
             else:
                 errors.append(
                     _error(
@@ -816,6 +818,61 @@ class FakeShopify:
         node.setdefault("tags", [])
         node["tags"] = sorted(set(node["tags"]) | {str(t) for t in tags})
         return {"node": {"id": node["id"], "__typename": "Order"}, "userErrors": []}
+
+    def _metafields_set(self, shop: FakeShop, args: dict[str, Any]) -> dict[str, Any]:
+        """Shopify's metafieldsSet: at most 25 inputs, all or nothing; the owner must exist; a `json` value must
+        parse. Each set replaces the value (kept on the order node under `metafields`)."""
+        inputs = args.get("metafields") or []
+        errors: list[dict[str, Any]] = []
+        if len(inputs) > 25:
+            errors.append(
+                {
+                    "field": ["metafields"],
+                    "message": "Exceeded the maximum metafields input limit of 25.",
+                    "code": "LESS_THAN_OR_EQUAL_TO",
+                }
+            )
+        for index, item in enumerate(inputs):
+            node = shop.orders.get(str(item.get("ownerId")))
+            if node is None:
+                errors.append(
+                    {
+                        "field": ["metafields", str(index), "ownerId"],
+                        "message": "Owner does not exist.",
+                        "code": "INVALID",
+                    }
+                )
+            elif not item.get("namespace") or not item.get("key") or not item.get("type"):
+                errors.append({"field": ["metafields", str(index)], "message": "can't be blank", "code": "BLANK"})
+            elif item["type"] == "json":
+                try:
+                    json.loads(item.get("value") or "")
+                except ValueError:
+                    errors.append(
+                        {
+                            "field": ["metafields", str(index), "value"],
+                            "message": "Value is invalid JSON.",
+                            "code": "INVALID_VALUE",
+                        }
+                    )
+        if errors:
+            return {"metafields": None, "userErrors": errors}
+        written = []
+        for item in inputs:
+            node = shop.orders[str(item["ownerId"])]
+            key = f"{item['namespace']}.{item['key']}"
+            stored = node.setdefault("metafields", {})
+            existing = stored.get(key)
+            metafield_id = existing["id"] if existing else f"gid://shopify/Metafield/{len(stored) + 1}"
+            stored[key] = {
+                "id": metafield_id,
+                "namespace": item["namespace"],
+                "key": item["key"],
+                "type": item["type"],
+                "value": item["value"],
+            }
+            written.append(stored[key])
+        return {"metafields": written, "userErrors": []}
 
     def _orders(self, shop: FakeShop, f: Field, args: dict[str, Any], args_of: Any) -> dict[str, Any]:
         nodes = list(shop.orders.values())
