@@ -24,6 +24,8 @@ from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
+from app.surveys.admin import surveys_admin_bp
+from app.surveys.storefront import survey_links_bp
 from app.tracking.admin import order_panel as parcels_order_panel
 from app.tracking.admin import order_summary as parcels_order_summary
 from app.tracking.admin import tracking_admin_bp
@@ -39,6 +41,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     returns_admin_bp,
     recommendations_admin_bp,
     helpdesk_admin_bp,
+    surveys_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -49,6 +52,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     returns_links_bp,
     notification_links_bp,
     recommendation_links_bp,
+    survey_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
     # command line (`flask recs ...`)
@@ -65,6 +69,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
+    NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
 )
 

@@ -17,6 +17,8 @@ from app.registry import PrivacyEntry
 from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
 from app.returns.privacy import erase_customer_returns, export_customer_returns
 from app.shopify.compliance import WEBHOOK_PAYLOADS_PRIVACY
+from app.surveys.models import Survey
+from app.surveys.privacy import erase_customer_surveys, export_customer_surveys
 
 PRIVACY: tuple[PrivacyEntry, ...] = (
     PrivacyEntry(
@@ -30,6 +32,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_recommendation_data,
         export=export_customer_recommendation_data,
         tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "surveys",
+        erase=erase_customer_surveys,
+        export=export_customer_surveys,
+        tables=(Survey.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

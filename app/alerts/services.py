@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.alerts.models import KINDS, AlertSettings, MerchantAlert
 from app.db import insert_unless_present, utcnow
-from app.events import DomainEvent
+from app.events import DomainEvent, record_event
 from app.extensions import db
 from app.i18n import format_moment, t, zone
 from app.jobs import enqueue_after_commit, job_id, with_app_context
@@ -46,12 +46,21 @@ _PROBLEM_STATES = {
     "attempted_delivery": "attempted_delivery",
     "returned_to_sender": "returned_to_sender",
 }
-_RAISED_BY = {"shipment.delayed": "delayed", "shipment.stalled": "stalled", "order.fulfillment_overdue": "overdue"}
+_RAISED_BY = {
+    "shipment.delayed": "delayed",
+    "shipment.stalled": "stalled",
+    "order.fulfillment_overdue": "overdue",
+    # an unhappy survey answer (app/surveys): the shop follows up with the shopper
+    "survey.detractor": "detractor",
+}
 _CLEARED_BY = {
     "shipment.delay_cleared": ("delayed",),
     "shipment.stall_cleared": ("stalled",),
     "order.fulfillment_overdue_cleared": ("overdue",),
+    "survey.detractor_handled": ("detractor",),
 }
+# Recorded when the merchant marks an alert handled, so the feature that raised it can follow (a detractor's hold).
+ALERT_HANDLED = "alert.handled"
 SIGNATURE_HEADER = "X-Aftercart-Signature"
 TIMESTAMP_HEADER = "X-Aftercart-Timestamp"
 WEBHOOK_TIMEOUT = 5.0
@@ -95,6 +104,8 @@ def _detail(session: Session, event: DomainEvent) -> dict[str, Any]:
         select(Order.name).where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
     ).scalar()
     detail: dict[str, Any] = {"order_name": order}
+    if event.kind == "survey.detractor" and isinstance((event.data or {}).get("answer"), str):
+        detail["answer"] = event.data["answer"][:40]  # the score only: the event's email stays out of the alert
     if event.shopify_fulfillment_id:
         parcel = session.execute(
             select(Fulfillment.carrier_name, Fulfillment.tracking_number, Fulfillment.tracking_url).where(
@@ -236,7 +247,7 @@ def post_webhook(settings: AlertSettings, payload: dict[str, Any]) -> None:
 
 def _alert_line(alert: MerchantAlert, locale: str) -> str:
     detail = alert.detail or {}
-    parts = [t(locale, f"alerts.kind.{alert.kind}"), detail.get("order_name") or ""]
+    parts = [t(locale, f"alerts.kind.{alert.kind}"), detail.get("answer") or "", detail.get("order_name") or ""]
     if detail.get("carrier") or detail.get("tracking_number"):
         parts.append(" ".join(filter(None, (detail.get("carrier"), detail.get("tracking_number")))))
     return " · ".join(part for part in parts if part)
@@ -252,6 +263,7 @@ def _alert_json(alert: MerchantAlert, shop: Shop) -> dict[str, Any]:
         "carrier": detail.get("carrier"),
         "tracking_number": detail.get("tracking_number"),
         "tracking_url": detail.get("tracking_url"),
+        "answer": detail.get("answer"),
         "created_at": alert.created_at.isoformat(),
         "admin_url": _admin_url(shop),
     }
@@ -420,4 +432,13 @@ def mark_handled(session: Session, shop_id: int, alert_id: int, who: str) -> Mer
     if alert is not None and alert.handled_at is None:
         alert.handled_at = utcnow()
         alert.handled_by = who[:255]
+        record_event(
+            session,
+            shop_id,
+            ALERT_HANDLED,
+            f"alert:{alert.id}:handled",
+            shopify_order_id=alert.shopify_order_id,
+            shopify_fulfillment_id=alert.shopify_fulfillment_id,
+            data={"alert_id": alert.id, "kind": alert.kind, "dedupe_key": alert.dedupe_key, "handled_by": who[:255]},
+        )
     return alert
