@@ -53,14 +53,23 @@ def public_url(path: str) -> str:
     return current_app.config["SETTINGS"].shopify_app_url + path
 
 
+def score_path(public_id: str, question: str, score: int) -> str:
+    return f"/l/s/{make_token(public_id, SCORE, question, score)}"
+
+
 def score_url(public_id: str, question: str, score: int) -> str:
-    return public_url(f"/l/s/{make_token(public_id, SCORE, question, score)}")
+    """For messages: the app's own origin (a page of ours links by path instead)."""
+    return public_url(score_path(public_id, question, score))
 
 
 def ask_url(public_id: str) -> str:
     return public_url(f"/l/s/a/{make_token(public_id, ASK)}")
 
 
-def follow_up_url(public_id: str, locale: str | None = None) -> str:
+def follow_up_path(public_id: str, locale: str | None = None) -> str:
     suffix = f"?locale={locale}" if locale else ""
-    return public_url(f"/l/s/f/{make_token(public_id, FOLLOW)}{suffix}")
+    return f"/l/s/f/{make_token(public_id, FOLLOW)}{suffix}"
+
+
+def follow_up_url(public_id: str, locale: str | None = None) -> str:
+    return public_url(follow_up_path(public_id, locale))

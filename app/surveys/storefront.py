@@ -14,7 +14,7 @@ from app.extensions import db
 from app.i18n import negotiate_locale, t
 from app.shopify.models import Shop
 from app.storefront.links import deny_framing
-from app.surveys.links import ASK, FOLLOW, SCORE, follow_up_url, read_token, score_url
+from app.surveys.links import ASK, FOLLOW, SCORE, follow_up_path, read_token, score_path
 from app.surveys.messages import question_text, scale_labels
 from app.surveys.models import Survey
 from app.surveys.rules import SCALES, asks, valid_score
@@ -80,7 +80,7 @@ def tap(token: str):
         db.session.rollback()
         abort(404)
     db.session.commit()
-    return redirect(follow_up_url(survey.public_id, _locale(survey)), code=303)
+    return redirect(follow_up_path(survey.public_id, _locale(survey)), code=303)
 
 
 @survey_links_bp.get("/a/<token>")
@@ -90,7 +90,9 @@ def question_page(token: str):
     locale = _locale(survey)
     question = asks(survey.question)[0]
     low, high = scale_labels(question, locale)
-    scores = [(score, score_url(survey.public_id, question, score) + f"?locale={locale}") for score in SCALES[question]]
+    scores = [
+        (score, score_path(survey.public_id, question, score) + f"?locale={locale}") for score in SCALES[question]
+    ]
     return _page(
         "storefront/surveys/question.html",
         survey,
@@ -113,7 +115,7 @@ def answer_form(token: str):
         db.session.rollback()
         abort(400)
     db.session.commit()
-    return redirect(follow_up_url(survey.public_id, _locale(survey)), code=303)
+    return redirect(follow_up_path(survey.public_id, _locale(survey)), code=303)
 
 
 @survey_links_bp.get("/f/<token>")
@@ -157,6 +159,6 @@ def _follow_up(survey: Survey, shop: Shop, saved: bool):
         nps_low=nps_low,
         nps_high=nps_high,
         saved=saved,
-        change_scores=[(s, score_url(survey.public_id, first, s) + f"?locale={locale}") for s in SCALES[first]],
+        change_scores=[(s, score_path(survey.public_id, first, s) + f"?locale={locale}") for s in SCALES[first]],
         now=utcnow(),
     )

@@ -81,6 +81,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "attention": "/app/attention",
         "alert-settings": "/app/alerts/settings",
         "helpdesk": "/app/helpdesk",
+        "surveys": "/app/surveys",
     }
 
 
