@@ -28,6 +28,8 @@ from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
+from app.surveys.admin import surveys_admin_bp
+from app.surveys.storefront import survey_links_bp
 from app.tracking.admin import order_panel as parcels_order_panel
 from app.tracking.admin import order_summary as parcels_order_summary
 from app.tracking.admin import tracking_admin_bp
@@ -45,6 +47,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     helpdesk_admin_bp,
     integrations_admin_bp,
     inserts_admin_bp,
+    surveys_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -56,6 +59,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     notification_links_bp,
     recommendation_links_bp,
     insert_links_bp,
+    survey_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
     # command line (`flask recs ...`)
@@ -73,6 +77,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
+    NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
     NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),
 )

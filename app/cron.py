@@ -14,6 +14,7 @@ from app.recommendations.jobs import rebuild_all_shops
 from app.returns.tracking import poll_return_parcels
 from app.shopify.inbox import purge_processed_payloads, requeue_stranded_webhook_events
 from app.shopify.reconcile import reconcile_all_shops
+from app.surveys.services import ask_due_surveys
 from app.tracking.monitor import detect_delays
 from app.tracking.polling import poll_carriers
 
@@ -35,6 +36,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("purge-webhook-payloads", purge_processed_payloads, 3600),
     Periodic("detect-delays", detect_delays, 900),
     Periodic("alert-digests", send_digests, 900, "notifications"),
+    Periodic("ask-due-surveys", ask_due_surveys, 900),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
     Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),

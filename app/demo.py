@@ -18,6 +18,7 @@ from app.recommendations.demo import seed_demo_catalogue
 from app.returns.demo import demo_returns_links, seed_demo_returns
 from app.shopify.models import Shop
 from app.shopify.shops import get_shop, shop_id_for_domain
+from app.surveys.demo import seed_demo_surveys
 from app.tracking.demo import seed_demo_orders
 
 __all__ = ["DEMO_SHOP_DOMAIN", "DEMO_SEEDERS", "demo_returns_links", "demo_tracking_links", "setup_demo"]
@@ -28,6 +29,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
+    seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
 )
 
 

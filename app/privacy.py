@@ -23,6 +23,8 @@ from app.registry import PrivacyEntry
 from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
 from app.returns.privacy import erase_customer_returns, export_customer_returns
 from app.shopify.compliance import WEBHOOK_PAYLOADS_PRIVACY
+from app.surveys.models import Survey
+from app.surveys.privacy import erase_customer_surveys, export_customer_surveys
 
 PRIVACY: tuple[PrivacyEntry, ...] = (
     PrivacyEntry(
@@ -54,6 +56,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_inserts,
         export=export_customer_inserts,
         tables=tuple(m.__tablename__ for m in (InsertScan, InsertLinkSync, InsertBatch)),
+    ),
+    PrivacyEntry(
+        "surveys",
+        erase=erase_customer_surveys,
+        export=export_customer_surveys,
+        tables=(Survey.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

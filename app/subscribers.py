@@ -6,15 +6,28 @@ from app.alerts.services import plan_alert
 from app.events import ORDER_UPSERTED, REFUND_CREATED
 from app.inserts.metafields import queue_insert_links
 from app.integrations.services import plan_outgoing_events
-from app.notifications.handlers import plan_news_held_for_the_order, record_checkout_consent
+from app.notifications.handlers import (
+    hold_marketing_for_unhappy_shopper,
+    plan_news_held_for_the_order,
+    record_checkout_consent,
+)
 from app.notifications.triggers import plan_notifications
 from app.recommendations.handlers import on_order_upserted as update_recommendations_for_order
 from app.registry import EventSubscriber, Handler
 from app.returns.handlers import on_refund_created as resolve_return_refunded_in_shopify
+from app.surveys.services import on_alert_handled as follow_detractor_handled_in_attention_list
+from app.surveys.services import plan_survey
 from app.tracking.handlers import on_order_upserted as refresh_order_shipments
 
 # Durable domain events, after their transaction commits (each subscriber idempotent on its own keys).
-EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (plan_notifications, plan_alert, plan_outgoing_events)
+EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (
+    plan_notifications,
+    plan_alert,
+    plan_outgoing_events,
+    plan_survey,
+    follow_detractor_handled_in_attention_list,
+    hold_marketing_for_unhappy_shopper,
+)
 
 # Changes announced inside the webhook's transaction, by kind, in the order the subscribers run.
 IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {

@@ -12,7 +12,16 @@ from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 from app.i18n import N_
 
-KINDS = ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled", "overdue", "integration_off")
+KINDS = (
+    "exception",
+    "attempted_delivery",
+    "returned_to_sender",
+    "delayed",
+    "stalled",
+    "overdue",
+    "detractor",
+    "integration_off",
+)
 MODES = ("instant", "digest", "off")
 LABEL_KEYS = (  # how each kind and mode is shown (`alerts.kind.<kind>`, `alerts.mode.<mode>`)
     N_("alerts.kind.exception"),
@@ -22,6 +31,7 @@ LABEL_KEYS = (  # how each kind and mode is shown (`alerts.kind.<kind>`, `alerts
     N_("alerts.kind.stalled"),
     N_("alerts.kind.overdue"),
     N_("alerts.kind.integration_off"),
+    N_("alerts.kind.detractor"),
     N_("alerts.mode.instant"),
     N_("alerts.mode.digest"),
     N_("alerts.mode.off"),
@@ -49,7 +59,8 @@ class MerchantAlert(ShopScoped, db.Model):
     shopify_order_id: Mapped[int | None] = mapped_column(BigInteger)
     shopify_fulfillment_id: Mapped[int | None] = mapped_column(BigInteger)
     domain_event_id: Mapped[int | None] = mapped_column(BigInteger)
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # order name, carrier, tracking number: no contact data
+    # order name, carrier, tracking number (a detractor: the survey answer, e.g. "CSAT 2/5"): no contact data
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     emailed_at: Mapped[datetime | None]
     webhook_sent_at: Mapped[datetime | None]

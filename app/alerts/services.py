@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.alerts.models import KINDS, AlertSettings, MerchantAlert
 from app.db import insert_unless_present, utcnow
-from app.events import DomainEvent
+from app.events import DomainEvent, record_event
 from app.extensions import db
 from app.i18n import format_moment, t, zone
 from app.jobs import enqueue_after_commit, job_id, with_app_context
@@ -45,6 +45,8 @@ _RAISED_BY = {
     "order.fulfillment_overdue": "overdue",
     # the merchant's own event webhook or Klaviyo stopped taking events and was switched off
     "integrations.destination_disabled": "integration_off",
+    # an unhappy survey answer (app/surveys): the shop follows up with the shopper
+    "survey.detractor": "detractor",
 }
 _CLEARED_BY = {
     "shipment.delay_cleared": ("delayed",),
@@ -53,7 +55,10 @@ _CLEARED_BY = {
     # the merchant marked the parcel lost or sent a replacement: they know, so its problems leave the queue
     "shipment.marked_lost": ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled"),
     "shipment.marked_reshipped": ("exception", "attempted_delivery", "returned_to_sender", "delayed", "stalled"),
+    "survey.detractor_handled": ("detractor",),
 }
+# Recorded when the merchant marks an alert handled, so the feature that raised it can follow (a detractor's hold).
+ALERT_HANDLED = "alert.handled"
 
 
 def alert_kind(event: DomainEvent) -> str | None:
@@ -97,6 +102,8 @@ def _detail(session: Session, event: DomainEvent) -> dict[str, Any]:
         select(Order.name).where(Order.shop_id == event.shop_id, Order.shopify_order_id == event.shopify_order_id)
     ).scalar()
     detail: dict[str, Any] = {"order_name": order}
+    if event.kind == "survey.detractor" and isinstance((event.data or {}).get("answer"), str):
+        detail["answer"] = event.data["answer"][:40]  # the score only: the event's email stays out of the alert
     if event.shopify_fulfillment_id:
         parcel = session.execute(
             select(Fulfillment.carrier_name, Fulfillment.tracking_number, Fulfillment.tracking_url).where(
@@ -208,7 +215,7 @@ def post_webhook(settings: AlertSettings, payload: dict[str, Any]) -> None:
 
 def _alert_line(alert: MerchantAlert, locale: str) -> str:
     detail = alert.detail or {}
-    parts = [t(locale, f"alerts.kind.{alert.kind}"), detail.get("order_name") or ""]
+    parts = [t(locale, f"alerts.kind.{alert.kind}"), detail.get("answer") or "", detail.get("order_name") or ""]
     if detail.get("carrier") or detail.get("tracking_number"):
         parts.append(" ".join(filter(None, (detail.get("carrier"), detail.get("tracking_number")))))
     parts.append(detail.get("note") or "")
@@ -225,6 +232,7 @@ def _alert_json(alert: MerchantAlert, shop: Shop) -> dict[str, Any]:
         "carrier": detail.get("carrier"),
         "tracking_number": detail.get("tracking_number"),
         "tracking_url": detail.get("tracking_url"),
+        "answer": detail.get("answer"),
         "created_at": alert.created_at.isoformat(),
         "admin_url": _admin_url(shop),
     }
@@ -393,4 +401,13 @@ def mark_handled(session: Session, shop_id: int, alert_id: int, who: str) -> Mer
     if alert is not None and alert.handled_at is None:
         alert.handled_at = utcnow()
         alert.handled_by = who[:255]
+        record_event(
+            session,
+            shop_id,
+            ALERT_HANDLED,
+            f"alert:{alert.id}:handled",
+            shopify_order_id=alert.shopify_order_id,
+            shopify_fulfillment_id=alert.shopify_fulfillment_id,
+            data={"alert_id": alert.id, "kind": alert.kind, "dedupe_key": alert.dedupe_key, "handled_by": who[:255]},
+        )
     return alert

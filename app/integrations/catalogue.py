@@ -88,7 +88,7 @@ CATALOGUE: tuple[CatalogueEvent, ...] = (
         "Aftercart Survey Answered",
         "survey.answered",
         _always,
-        ("kind", "score", "reasons"),
+        ("question", "score"),
     ),
     CatalogueEvent(
         "survey.detractor_detected",
@@ -96,7 +96,7 @@ CATALOGUE: tuple[CatalogueEvent, ...] = (
         "Aftercart Detractor Detected",
         "survey.detractor",
         _always,
-        ("kind", "score"),
+        ("answer",),
     ),
     CatalogueEvent(
         "review.submitted",

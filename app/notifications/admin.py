@@ -67,6 +67,7 @@ N_("admin.notify.trigger.ready_for_pickup"), N_("admin.notify.trigger.delayed"),
 N_("admin.notify.trigger.return_requested"), N_("admin.notify.trigger.return_approved")
 N_("admin.notify.trigger.return_declined"), N_("admin.notify.trigger.return_received")
 N_("admin.notify.trigger.return_resolved"), N_("admin.notify.trigger.tracking_link")
+N_("admin.notify.trigger.delivery_survey")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),

@@ -3,7 +3,8 @@
 Each is a sandboxed Jinja template (the same language merchants edit): `subject` and `body` for email
 (paragraphs separated by blank lines), `short` for SMS and LINE. Variables: first_name, shop_name,
 order_name, status_label, estimate, carrier, tracking_number, items, tracking_url; for returns also
-return_url, next_steps and decline_reason.
+return_url, next_steps and decline_reason; for a delivery survey also survey_question and survey_url (the
+score buttons themselves are drawn by the email layout, one signed link per score).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ TRIGGERS = (
     "return_declined",
     "return_received",
     "return_resolved",
+    # surveys (app/surveys): one question a few days after the order's last parcel arrived
+    "delivery_survey",
 )
 
 # Sent only by hand, from the order page (not a moment the merchant switches on): the shopper's tracking link.
@@ -143,6 +146,12 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "store credit or exchange has been issued.",
             "short": "{{ shop_name }}: your return for {{ order_name }} is complete.",
         },
+        "delivery_survey": {
+            "subject": "How did we do with {{ order_name }}?",
+            "body": "Hi {{ first_name or 'there' }},\n\n{{ survey_question }}\n\nOne tap on a score below is all it "
+            "takes.",
+            "short": "{{ shop_name }}: {{ survey_question }} Tap to answer: {{ survey_url }}",
+        },
     },
     "th": {
         "tracking_link": {
@@ -245,6 +254,12 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nการคืนสินค้าของ "
             "{{ order_name }} เสร็จสมบูรณ์ เงินคืน เครดิตร้านค้า หรือสินค้าที่เปลี่ยนได้ดำเนินการแล้ว",
             "short": "{{ shop_name }}: การคืนสินค้าของ {{ order_name }} เสร็จสมบูรณ์",
+        },
+        "delivery_survey": {
+            "subject": "คำสั่งซื้อ {{ order_name }} เป็นอย่างไรบ้าง?",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\n{{ survey_question }}\n\n"
+            "แตะคะแนนด้านล่างเพียงครั้งเดียวก็เสร็จแล้ว",
+            "short": "{{ shop_name }}: {{ survey_question }} แตะเพื่อตอบ: {{ survey_url }}",
         },
     },
 }

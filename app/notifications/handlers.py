@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, exists, literal, select
 from app.events import DomainEvent
 from app.extensions import db
 from app.notifications.models import Notification
-from app.notifications.preferences import get_preference, record_opt_in
+from app.notifications.preferences import get_preference, hold_marketing, record_opt_in
 from app.notifications.triggers import plan_notifications
 from app.orders.models import Fulfillment
 from app.shopify.models import Shop
@@ -89,3 +89,15 @@ def plan_news_held_for_the_order(shop: Shop, payload: dict[str, Any]) -> None:
         return
     for event in db.session.execute(_UNTOLD_SHIPMENT_NEWS, {"shop_id": shop.id, "order_id": int(order_id)}).scalars():
         plan_notifications(event)
+
+
+def hold_marketing_for_unhappy_shopper(event: DomainEvent) -> None:
+    """Event subscriber: while a shopper's unhappy survey answer waits for the merchant, no marketing (the
+    recommendation cards in emails) goes to them; released when the merchant marks it handled."""
+    if event.kind not in ("survey.detractor", "survey.detractor_handled"):
+        return
+    data = event.data or {}
+    order_id = data.get("shopify_order_id")
+    if not isinstance(order_id, int):
+        return
+    hold_marketing(db.session, event.shop_id, data.get("email"), order_id, held=event.kind == "survey.detractor")

@@ -106,6 +106,9 @@ class ContactPreference(ShopScoped, db.Model):
     opted_out_at: Mapped[datetime | None]
     updates_consent: Mapped[bool] = mapped_column(Boolean, default=False)  # SMS/LINE shipping updates
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Orders whose unhappy survey answer the merchant has not followed up yet: while any, no marketing goes to
+    # this address (app/surveys records `survey.detractor` / `survey.detractor_handled`).
+    marketing_held_for: Mapped[list[int] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

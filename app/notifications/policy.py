@@ -74,6 +74,8 @@ def consent_refusal(
         return f"no consent for {channel} updates"
     if marketing and (preference is None or not preference.marketing_consent):
         return "no marketing consent"
+    if marketing and preference.marketing_held_for:
+        return "marketing held: the shopper's unhappy survey answer awaits the shop's follow-up"
     return None
 
 

@@ -135,6 +135,24 @@ def record_opt_in(
     return preference
 
 
+def hold_marketing(session: Session, shop_id: int, email: str | None, shopify_order_id: int, held: bool) -> bool:
+    """Hold (or release) marketing to an email address for one order's unhappy survey answer. Idempotent; the
+    address is held while any of its orders is."""
+    normalised = normalise_address("email", email)
+    if normalised is None:
+        return False
+    if held:
+        preference = _ensure(session, shop_id, "email", normalised)
+    else:
+        preference = get_preference(session, shop_id, "email", normalised)
+        if preference is None:
+            return False
+    orders = set(preference.marketing_held_for or [])
+    orders = orders | {shopify_order_id} if held else orders - {shopify_order_id}
+    preference.marketing_held_for = sorted(orders) or None
+    return True
+
+
 def line_user_for(
     session: Session, shop_id: int, email: str | None, customer_id: int | None
 ) -> ContactPreference | None:

@@ -62,6 +62,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "tracking_number": "SHP5012345678",
     "items": ["Cotton tee × 2"],
     "tracking_url": "https://example.com/l/c/sample",
+    "survey_question": "How was the delivery of your order?",
+    "survey_url": "https://example.com/l/s/a/sample",
 }
 
 
@@ -185,7 +187,15 @@ def render_message(
         if context.get("return_url")
         else (ui["track"], context.get("tracking_url"))
     )
+    survey_scores = context.get("survey_scores") or []
+    if survey_scores:
+        button = (ui["track"], None)  # a survey's buttons are its scores: one tap answers
     text_parts = [body]
+    if survey_scores:
+        text_parts.append(
+            f"{context.get('survey_low', '')} / {context.get('survey_high', '')}:\n"
+            + "\n".join(f"{label}: {url}" for label, url in survey_scores)
+        )
     if facts:
         text_parts.append("\n".join(f"{label}: {value}" for label, value in facts))
     if button[1]:

@@ -47,6 +47,7 @@ from app.recommendations import UNREAD, recommendations_for_email
 from app.returns.messages import return_message_facts
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
+from app.surveys import survey_message_facts
 from app.tracking.branding import tokens_for
 from app.tracking.models import TrackingSettings
 from app.tracking.services import default_tracking_settings, display_state
@@ -109,6 +110,7 @@ def message_context(
     upsell = not return_context.pop("is_seller_fault", False)
     return {
         **return_context,
+        **_survey_context(notification, shop),
         "first_name": first_name,
         "shop_name": shop.name or shop.domain.split(".")[0],
         "order_name": order.name,
@@ -149,6 +151,23 @@ def _return_context(notification: Notification, shop: Shop) -> dict[str, Any]:
         return {}
     url = f"{current_app.config['SETTINGS'].shopify_app_url}{path}?locale={notification.locale}"
     return {**facts, "return_url": click_url(shop.id, notification.id, url)}
+
+
+def _survey_context(notification: Notification, shop: Shop) -> dict[str, Any]:
+    """For a delivery survey: its question and one signed link per score (app/surveys/messages.py), for the
+    survey named by the `survey.due` event that planned the message."""
+    if notification.trigger != "delivery_survey" or notification.domain_event_id is None:
+        return {}
+    data = db.session.execute(
+        select(DomainEvent.data).where(
+            DomainEvent.id == notification.domain_event_id, DomainEvent.shop_id == notification.shop_id
+        )
+    ).scalar()
+    survey_id = (data or {}).get("survey_id")
+    if not isinstance(survey_id, int):
+        return {}
+    shop_name = shop.name or shop.domain.split(".")[0]
+    return survey_message_facts(db.session, shop.id, survey_id, notification.locale, shop_name)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.events import DomainEvent
 from app.extensions import db
+from app.notifications.channels import configured_channels
 from app.notifications.models import ContactPreference, NotificationSettings
 from app.notifications.preferences import normalise_address
 from app.notifications.services import (
@@ -67,6 +68,8 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
         return "delayed", f"shipment:{event.shopify_fulfillment_id}:late:{_estimate_end(session, event)}"
     if event.kind == "shipment.estimate_changed":
         return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
+    if event.kind == "survey.due" and isinstance(data.get("survey_id"), int):
+        return "delivery_survey", f"survey:{data['survey_id']}"
     if event.kind == "return.status_changed":
         trigger = RETURN_TRIGGERS.get(data.get("to") or "")
         return (trigger, f"return:{data.get('return_id')}") if trigger else None
@@ -145,6 +148,8 @@ def plan_notifications(event: DomainEvent) -> list[int]:
 
     locale = negotiate_locale(order.customer_locale, customer_locale)
     channels = [channel for channel in ("email", "sms", "line") if channel_enabled(settings, trigger, channel)]
+    if trigger == "delivery_survey":
+        channels = survey_channels(settings, (event.data or {}).get("channels"))
     contacts = shopper_contacts(session, order, channels)
     created = []
     for channel in channels:
@@ -165,6 +170,18 @@ def plan_notifications(event: DomainEvent) -> list[int]:
         if notification_id:
             created.append(notification_id)
     return created
+
+
+def survey_channels(settings: NotificationSettings, chosen: object) -> list[str]:
+    """A survey goes out on the channels the merchant picked on the survey page that are set up, unless the
+    merchant switched the survey message off for a channel on the notifications page."""
+    picked = chosen if isinstance(chosen, list) else ["email", "sms", "line"]
+    switched = (settings.triggers or {}).get("delivery_survey", {})
+    return [
+        channel
+        for channel in ("email", "sms", "line")
+        if channel in picked and channel in configured_channels() and switched.get(channel) is not False
+    ]
 
 
 def shopper_contacts(

@@ -27,6 +27,7 @@ from app.storefront import (
     shopper_tz,
 )
 from app.storefront.links import deny_framing, read_track_token
+from app.surveys import tracking_page_survey
 from app.tracking.branding import tokens_for
 from app.tracking.queries import tracking_view
 from app.tracking.services import tracking_settings
@@ -100,6 +101,10 @@ def render_tracking_page(
         "subscribe_action": _subscribe_action(liquid, token),
         "line_url": _line_url(shop, view, order if view else None),
         "notice": notice,
+        # the delivered order's survey question, answered in place (a form posting a signed token and the score)
+        "survey": tracking_page_survey(db.session, shop.id, order, locale, shop.name or shop.domain.split(".")[0])
+        if view
+        else None,
     }
     env = liquid_env() if liquid else current_app.jinja_env
     template = env.get_template("storefront/tracking/page.html")

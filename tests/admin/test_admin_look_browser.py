@@ -83,6 +83,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "helpdesk": "/app/helpdesk",
         "integrations": "/app/integrations",
         "inserts": "/app/inserts",
+        "surveys": "/app/surveys",
     }
 
 
