@@ -25,6 +25,8 @@ from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
+from app.reviews.admin import reviews_admin_bp
+from app.reviews.storefront import reviews_links_bp, reviews_storefront_bp
 from app.tracking.admin import order_panel as parcels_order_panel
 from app.tracking.admin import order_summary as parcels_order_summary
 from app.tracking.admin import tracking_admin_bp
@@ -41,16 +43,19 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     recommendations_admin_bp,
     helpdesk_admin_bp,
     integrations_admin_bp,
+    reviews_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
     tracking_storefront_bp,
     returns_storefront_bp,
+    reviews_storefront_bp,
     # anyone holding a signed link (/l)
     tracking_links_bp,
     returns_links_bp,
     notification_links_bp,
     recommendation_links_bp,
+    reviews_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
     # command line (`flask recs ...`)
@@ -66,6 +71,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.tracking_page"), "tracking_admin.settings_page"),
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
+    NavItem(N_("admin.nav.reviews"), "reviews_admin.reviews_page"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
     NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),

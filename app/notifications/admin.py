@@ -58,6 +58,7 @@ N_("admin.notify.trigger.ready_for_pickup"), N_("admin.notify.trigger.delayed"),
 N_("admin.notify.trigger.return_requested"), N_("admin.notify.trigger.return_approved")
 N_("admin.notify.trigger.return_declined"), N_("admin.notify.trigger.return_received")
 N_("admin.notify.trigger.return_resolved")
+N_("admin.notify.trigger.review_request"), N_("admin.notify.trigger.review_reply")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),
@@ -915,7 +916,7 @@ TEST_KEYS = (  # what the test send says, per channel (`admin.setup.test.bad_<ch
 @notifications_admin_bp.post("/api/notifications/test")
 @admin_required
 def send_test_message():
-    """"Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
+    """ "Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
     own address, phone or LINE user on one channel, now. Says what the channel answered."""
     body = request.form.to_dict() if request.form else _json_object()
     if body is None:

@@ -25,6 +25,9 @@ TRIGGERS = (
     "return_declined",
     "return_received",
     "return_resolved",
+    # reviews (app/reviews): a request timed from delivery, and a merchant's private reply to a review
+    "review_request",
+    "review_reply",
 )
 
 # Channels on by default for each trigger: email for everything; SMS/LINE only where the moment matters.
@@ -32,7 +35,7 @@ DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
     trigger: {
         "email": True,
         "sms": trigger in ("out_for_delivery", "attempted_delivery", "ready_for_pickup", "delayed", "exception"),
-        "line": trigger not in ("in_transit",),
+        "line": trigger not in ("in_transit", "review_reply"),
     }
     for trigger in TRIGGERS
 }
@@ -134,6 +137,19 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "store credit or exchange has been issued.",
             "short": "{{ shop_name }}: your return for {{ order_name }} is complete.",
         },
+        "review_request": {
+            "subject": "How do you like your order {{ order_name }}?",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel arrived a few days ago. Would you tell other "
+            "shoppers what you think, good or bad? A star rating takes a moment; words and photos help even more."
+            "{% if thank_you %}\n\n{{ thank_you }}{% endif %}",
+            "short": "{{ shop_name }}: how do you like {{ order_name }}? Tell us, good or bad: {{ review_url }}",
+        },
+        "review_reply": {
+            "subject": "{{ shop_name }} replied to your review",
+            "body": "Hi {{ first_name or 'there' }},\n\nThank you for reviewing {{ review_product }}. "
+            "Here is our reply:\n\n{{ reply_text }}",
+            "short": "{{ shop_name }} replied to your review: {{ reply_text }}",
+        },
     },
     "th": {
         "order_confirmed": {
@@ -230,6 +246,19 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nการคืนสินค้าของ "
             "{{ order_name }} เสร็จสมบูรณ์ เงินคืน เครดิตร้านค้า หรือสินค้าที่เปลี่ยนได้ดำเนินการแล้ว",
             "short": "{{ shop_name }}: การคืนสินค้าของ {{ order_name }} เสร็จสมบูรณ์",
+        },
+        "review_request": {
+            "subject": "คุณชอบสินค้าในคำสั่งซื้อ {{ order_name }} ไหม",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณถึงมือเมื่อไม่กี่วันก่อน "
+            "ช่วยเล่าให้ผู้ซื้อคนอื่นฟังได้ไหมว่าคุณคิดอย่างไร ไม่ว่าจะดีหรือไม่ดี ให้ดาวใช้เวลาเพียงครู่เดียว "
+            "ข้อความและรูปภาพยิ่งช่วยได้มาก{% if thank_you %}\n\n{{ thank_you }}{% endif %}",
+            "short": "{{ shop_name }}: คุณชอบ {{ order_name }} ไหม บอกเราได้ทั้งดีและไม่ดี: {{ review_url }}",
+        },
+        "review_reply": {
+            "subject": "{{ shop_name }} ตอบรีวิวของคุณแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณที่รีวิว {{ review_product }} "
+            "นี่คือคำตอบจากเรา:\n\n{{ reply_text }}",
+            "short": "{{ shop_name }} ตอบรีวิวของคุณ: {{ reply_text }}",
         },
     },
 }

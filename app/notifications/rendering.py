@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _UI_TEXT = {
     "track": N_("email.track"),
     "return": N_("email.see_return"),
+    "review": N_("email.write_review"),
     "tracking_number": N_("email.tracking_number"),
     "items": N_("email.items"),
     "estimate": N_("email.estimate"),
@@ -36,7 +37,16 @@ _UI_TEXT = {
 }
 # Messages about the whole order (its confirmation, a return) list its items as the order's, not a parcel's.
 _ORDER_WIDE_TRIGGERS = frozenset(
-    {"order_confirmed", "return_requested", "return_approved", "return_declined", "return_received", "return_resolved"}
+    {
+        "order_confirmed",
+        "return_requested",
+        "return_approved",
+        "return_declined",
+        "return_received",
+        "return_resolved",
+        "review_request",
+        "review_reply",
+    }
 )
 
 MAX_SUBJECT = 200
@@ -175,6 +185,8 @@ def render_message(
     button = (
         (ui["return"], context["return_url"])
         if context.get("return_url")
+        else (ui["review"], context["review_url"])
+        if context.get("review_url")
         else (ui["track"], context.get("tracking_url"))
     )
     text_parts = [body]
