@@ -105,7 +105,6 @@ def message_context(
     upsell = not return_context.pop("is_seller_fault", False) and not notification.trigger.startswith("review_")
     return {
         **return_context,
-        **_review_context(notification, shop),
         "first_name": first_name,
         "shop_name": shop.name or shop.domain.split(".")[0],
         "order_name": order.name,
@@ -124,6 +123,7 @@ def message_context(
         ]
         if upsell
         else [],
+        **_review_context(notification, shop),  # its items are the products asked about
     }
 
 
