@@ -52,20 +52,19 @@ def _request_from(token: str) -> tuple[Shop, ReviewRequest]:
 def _page(shop: Shop, found: ReviewRequest, status: int = 200, **context: Any) -> Response:
     locale = shopper_locale()
     settings = review_settings(db.session, shop.id)
-    body = render_template(
-        "storefront/reviews/review.html",
-        _=lambda key, **values: t(locale, key, **values),
-        locale=locale,
-        shop=shop,
-        products=open_products(db.session, found),
-        thank_you_code=settings.thank_you_code,
-        max_photos=MAX_PHOTOS,
-        max_mb=MAX_PHOTO_BYTES // (1024 * 1024),
-        errors={},
-        values={},
-        done=False,
-        **context,
-    )
+    values: dict[str, Any] = {
+        "_": lambda key, **v: t(locale, key, **v),
+        "locale": locale,
+        "shop": shop,
+        "products": open_products(db.session, found),
+        "thank_you_code": settings.thank_you_code,
+        "max_photos": MAX_PHOTOS,
+        "max_mb": MAX_PHOTO_BYTES // (1024 * 1024),
+        "errors": {},
+        "values": {},
+        "done": False,
+    }
+    body = render_template("storefront/reviews/review.html", **{**values, **context})
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -106,7 +105,6 @@ def _entries(products: list[dict[str, Any]]) -> list[ReviewEntry]:
         for file in request.files.getlist(f"photos_{pid}")[: MAX_PHOTOS + 1]:
             if file and file.filename:
                 photos.append(Upload(file.filename, file.mimetype or "", file.read(MAX_PHOTO_BYTES + 1)))
-            file.close()
         entries.append(
             ReviewEntry(
                 product_id=pid,
@@ -121,6 +119,14 @@ def _entries(products: list[dict[str, Any]]) -> list[ReviewEntry]:
 
 @reviews_links_bp.post("/<token>")
 def submit_review_page(token: str):
+    try:
+        return _submit(token)
+    finally:
+        for _, upload in request.files.items(multi=True):
+            upload.close()  # large uploads are temporary files; every path lets them go
+
+
+def _submit(token: str) -> Response:
     """The review form (multipart). Every problem is named and nothing is stored; a product already reviewed
     through this link (a replayed form) is refused with 409 and nothing recorded."""
     shop, found = _request_from(token)
