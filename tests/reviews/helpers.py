@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
+from app.reviews.demo import png
 from app.reviews.links import make_review_token
 from app.reviews.models import ReviewRequest
 from app.reviews.services import send_due_request
-from app.reviews.demo import png
 
 PNG = png(8, 6, (200, 120, 40))
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
