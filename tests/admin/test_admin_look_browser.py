@@ -82,6 +82,8 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "alert-settings": "/app/alerts/settings",
         "helpdesk": "/app/helpdesk",
         "integrations": "/app/integrations",
+        "reviews": "/app/reviews",
+        "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
     }
 
 
