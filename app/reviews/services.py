@@ -50,6 +50,7 @@ MAX_BODY = 5000
 MAX_REASON = 500
 MAX_REPLY = 3000
 MAX_DAYS = 90
+TIMING_STATES = ("delivered", "cancelled")
 DUE_BATCH = 500
 # Keys put together from a check's answer (check_upload's "too_large" / "bad_type").
 PHOTO_ERROR_KEYS = (N_("reviews.error.photo_too_large"), N_("reviews.error.photo_bad_type"))
@@ -134,14 +135,36 @@ def shopper_key(shopify_customer_id: int | None, email: str | None) -> str | Non
 
 
 def plan_review_requests(event: DomainEvent) -> None:
-    """Event subscriber: a shipment's status change starts (or times) its review request; a survey's detractor
-    answer holds the shopper's requests until the merchant handles it. Idempotent (unique keys, state checks)."""
-    if event.kind == "shipment.status_changed" and event.shopify_fulfillment_id:
-        _time_request(db.session, event)
+    """Event subscriber: a shipment's first status change, its delivery or cancellation (re)times its review
+    request; a survey's detractor answer holds the shopper's requests until the merchant handles it. The work is a
+    job queued after commit on the `bulk` queue (`review-plan-<event id>`): it is days from being due, so the
+    webhook that brought the change, and the messages it sends, pay no query for it."""
+    data = event.data or {}
+    if event.kind == "shipment.status_changed":
+        if not event.shopify_fulfillment_id or not (data.get("from") is None or data.get("to") in TIMING_STATES):
+            return
+    elif event.kind not in ("survey.detractor", "survey.detractor_handled"):
+        return
+    enqueue_after_commit(
+        db.session, plan_from_event, event.id, queue="bulk", job_id=job_id("review-plan", event.id), unique=True
+    )
+
+
+@with_app_context
+def plan_from_event(event_id: int) -> str:
+    """Job: apply one domain event to review requests and holds (idempotent: unique keys and state checks)."""
+    session = db.session
+    event = session.get(DomainEvent, event_id)
+    if event is None:
+        return "skipped"
+    if event.kind == "shipment.status_changed":
+        _time_request(session, event)
     elif event.kind == "survey.detractor":
-        _open_hold(db.session, event.shop_id, event.data or {}, event.shopify_order_id)
+        _open_hold(session, event.shop_id, event.data or {}, event.shopify_order_id)
     elif event.kind == "survey.detractor_handled":
-        _release_hold(db.session, event.shop_id, event.data or {}, event.shopify_order_id)
+        _release_hold(session, event.shop_id, event.data or {}, event.shopify_order_id)
+    session.commit()
+    return "done"
 
 
 def _time_request(session: Session, event: DomainEvent) -> None:
