@@ -8,12 +8,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.extensions import db
+from app.integrations.models import OutgoingEvent
 from app.notifications.models import ContactPreference, Notification
 from app.orders.models import Customer, Order
 from app.privacy import PRIVACY
 from app.recommendations.model_build import customer_key
 from app.recommendations.models import OrderBasket, RecommendationClick
 from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
+from app.reviews.models import Review, ReviewAsk, ReviewHold, ReviewPhoto, ReviewReply, ReviewRequest
 from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
 from tests.conftest import SHOP, load_fixture
 
@@ -73,6 +75,49 @@ def _seed(post_webhook, run_jobs) -> int:
             ),
         ]
     )
+    # What the reviews feature and the events for the merchant's tools would have stored for this shopper.
+    review_request = db.session.execute(  # the fulfilment above made it, through the real pipeline
+        select(ReviewRequest).where(ReviewRequest.shopify_fulfillment_id == 990001)
+    ).scalar_one()
+    assert review_request.email == EMAIL
+    review_request.status = "completed"
+    review = Review(
+        shop_id=shop_id,
+        review_request_id=review_request.id,
+        shopify_order_id=ORDER_ID,
+        shopify_product_id=1,
+        shopify_customer_id=CUSTOMER_ID,
+        email=EMAIL,
+        author_name="Ploy K.",
+        rating=2,
+        body="Call me on 081 222 3333",
+        status="published",
+        photo_count=1,
+    )
+    db.session.add(review)
+    db.session.flush()
+    db.session.add_all(
+        [
+            ReviewPhoto(shop_id=shop_id, review_id=review.id, content_type="image/png", size=4, data=b"\x89PNG"),
+            ReviewReply(shop_id=shop_id, review_id=review.id, is_public=False, body="Sorry, Ploy"),
+            ReviewAsk(
+                shop_id=shop_id,
+                shopper_key=f"customer:{CUSTOMER_ID}",
+                shopify_product_id=1,
+                review_request_id=review_request.id,
+            ),
+            ReviewHold(shop_id=shop_id, shopify_order_id=ORDER_ID, shopify_customer_id=CUSTOMER_ID, email=EMAIL),
+            OutgoingEvent(
+                shop_id=shop_id,
+                destination="webhook",
+                event="shipment.delivered",
+                dedupe_key="privacy-test",
+                email=EMAIL,
+                shopify_order_id=ORDER_ID,
+                payload={"order": {"email": EMAIL}},
+            ),
+        ]
+    )
     db.session.commit()
     return shop_id
 
@@ -112,6 +157,13 @@ def _exported(report: dict) -> dict[str, bool]:
         "rec_clicks": [c["placement"] for c in report["recommendation_clicks"]] == ["email"],
         "webhook_events": {d["topic"] for d in report["webhook_deliveries"]} >= {"orders/create"},
         "compliance_requests": report["earlier_data_requests"] == [],
+        "reviews": [r["text"] for r in report["reviews"]] == ["Call me on 081 222 3333"],
+        "review_photos": [r["photos"] for r in report["reviews"]] == [1],
+        "review_replies": True,  # a private reply is the merchant's words to the shopper, erased below
+        "review_requests": [r["status"] for r in report["review_requests"]] == ["completed"],
+        "review_asks": True,  # which products were asked about: the requests above say it
+        "review_holds": True,  # a survey answer's hold: the survey's own export shows the answer
+        "outgoing_events": [e["event"] for e in report["events_sent_to_the_shops_tools"]] == ["shipment.delivered"],
     }
 
 
@@ -141,6 +193,14 @@ def _erased(shop_id: int) -> dict[str, bool]:
             report is None or EMAIL not in json.dumps(report)
             for (report,) in rows(ComplianceRequest.report, where=ComplianceRequest.topic == "customers/data_request")
         ),
+        # The review held a phone number: it goes, although published.
+        "reviews": rows(Review.id, where=Review.shop_id == shop_id) == [],
+        "review_photos": rows(ReviewPhoto.id, where=ReviewPhoto.shop_id == shop_id) == [],
+        "review_replies": rows(ReviewReply.id, where=ReviewReply.shop_id == shop_id) == [],
+        "review_requests": rows(ReviewRequest.id, where=ReviewRequest.shop_id == shop_id) == [],
+        "review_asks": rows(ReviewAsk.id, where=ReviewAsk.shop_id == shop_id) == [],
+        "review_holds": rows(ReviewHold.id, where=ReviewHold.shop_id == shop_id) == [],
+        "outgoing_events": rows(OutgoingEvent.id, where=OutgoingEvent.shop_id == shop_id) == [],
     }
 
 
