@@ -28,6 +28,8 @@ from app.returns.admin import order_panel as returns_order_panel
 from app.returns.admin import order_summary as returns_order_summary
 from app.returns.admin import returns_admin_bp
 from app.returns.storefront import returns_links_bp, returns_storefront_bp
+from app.reviews.admin import reviews_admin_bp
+from app.reviews.storefront import reviews_links_bp, reviews_storefront_bp
 from app.surveys.admin import surveys_admin_bp
 from app.surveys.storefront import survey_links_bp
 from app.tracking.admin import order_panel as parcels_order_panel
@@ -48,11 +50,13 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     integrations_admin_bp,
     inserts_admin_bp,
     surveys_admin_bp,
+    reviews_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
     tracking_storefront_bp,
     returns_storefront_bp,
+    reviews_storefront_bp,
     # anyone holding a signed link (/l)
     tracking_links_bp,
     returns_links_bp,
@@ -60,6 +64,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     recommendation_links_bp,
     insert_links_bp,
     survey_links_bp,
+    reviews_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
     # command line (`flask recs ...`)
@@ -75,6 +80,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.tracking_page"), "tracking_admin.settings_page"),
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
+    NavItem(N_("admin.nav.reviews"), "reviews_admin.reviews_page"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),

@@ -38,7 +38,7 @@ def register_cli(app: Flask) -> None:
         settings = current_app.config["SETTINGS"]
         if settings.is_production:
             raise click.ClickException("the demo refuses to run with production settings")
-        from app.demo import demo_returns_links, demo_tracking_links
+        from app.demo import demo_returns_links, demo_reviews_links, demo_tracking_links
 
         shop = setup_demo()
         base = f"http://{host}:{port}"
@@ -56,6 +56,9 @@ def register_cli(app: Flask) -> None:
         click.echo("\nReturns portal and return status pages (signed links; add ?locale=th for Thai):")
         for name, status, path in demo_returns_links(shop.id):
             click.echo(f"  {name:>9}  {status:<19} {base}{path}")
+        click.echo("\nReviews: the product block's data for a demo product (the storefront block shows it):")
+        for name, note, path in demo_reviews_links(shop.id):
+            click.echo(f"  {name}  {note}  {base}{path}")
         if not no_serve:
             from werkzeug.serving import run_simple
 

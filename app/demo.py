@@ -16,12 +16,20 @@ from app.extensions import db
 from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
 from app.returns.demo import demo_returns_links, seed_demo_returns
+from app.reviews.demo import demo_reviews_links, seed_demo_reviews
 from app.shopify.models import Shop
 from app.shopify.shops import get_shop, shop_id_for_domain
 from app.surveys.demo import seed_demo_surveys
 from app.tracking.demo import seed_demo_orders
 
-__all__ = ["DEMO_SHOP_DOMAIN", "DEMO_SEEDERS", "demo_returns_links", "demo_tracking_links", "setup_demo"]
+__all__ = [
+    "DEMO_SHOP_DOMAIN",
+    "DEMO_SEEDERS",
+    "demo_returns_links",
+    "demo_reviews_links",
+    "demo_tracking_links",
+    "setup_demo",
+]
 
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
@@ -30,6 +38,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
+    seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
 )
 
 

@@ -22,6 +22,8 @@ from app.recommendations.privacy import erase_customer_recommendation_data, expo
 from app.registry import PrivacyEntry
 from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
 from app.returns.privacy import erase_customer_returns, export_customer_returns
+from app.reviews.models import Review, ReviewAsk, ReviewHold, ReviewPhoto, ReviewReply, ReviewRequest
+from app.reviews.privacy import erase_customer_reviews, export_customer_reviews
 from app.shopify.compliance import WEBHOOK_PAYLOADS_PRIVACY
 from app.surveys.models import Survey
 from app.surveys.privacy import erase_customer_surveys, export_customer_surveys
@@ -32,6 +34,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_returns,
         export=export_customer_returns,
         tables=tuple(m.__tablename__ for m in (ReturnRequest, ReturnStep, ReturnFile, CustomerLoyalty)),
+    ),
+    PrivacyEntry(
+        "reviews",
+        erase=erase_customer_reviews,
+        export=export_customer_reviews,
+        tables=tuple(m.__tablename__ for m in (Review, ReviewPhoto, ReviewReply, ReviewRequest, ReviewAsk, ReviewHold)),
     ),
     PrivacyEntry(
         "recommendations",

@@ -15,12 +15,14 @@ from app.notifications.triggers import plan_notifications
 from app.recommendations.handlers import on_order_upserted as update_recommendations_for_order
 from app.registry import EventSubscriber, Handler
 from app.returns.handlers import on_refund_created as resolve_return_refunded_in_shopify
+from app.reviews.services import plan_review_requests
 from app.surveys.services import on_alert_handled as follow_detractor_handled_in_attention_list
 from app.surveys.services import plan_survey
 from app.tracking.handlers import on_order_upserted as refresh_order_shipments
 
 # Durable domain events, after their transaction commits (each subscriber idempotent on its own keys).
 EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (
+    plan_review_requests,  # before notifications: a request timed or held by the same event
     plan_notifications,
     plan_alert,
     plan_outgoing_events,

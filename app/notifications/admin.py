@@ -68,6 +68,8 @@ N_("admin.notify.trigger.return_requested"), N_("admin.notify.trigger.return_app
 N_("admin.notify.trigger.return_declined"), N_("admin.notify.trigger.return_received")
 N_("admin.notify.trigger.return_resolved"), N_("admin.notify.trigger.tracking_link")
 N_("admin.notify.trigger.delivery_survey")
+N_("admin.notify.trigger.return_resolved")
+N_("admin.notify.trigger.review_request"), N_("admin.notify.trigger.review_reply")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),

@@ -28,6 +28,9 @@ TRIGGERS = (
     "return_resolved",
     # surveys (app/surveys): one question a few days after the order's last parcel arrived
     "delivery_survey",
+    # reviews (app/reviews): a request timed from delivery, and a merchant's private reply to a review
+    "review_request",
+    "review_reply",
 )
 
 # Sent only by hand, from the order page (not a moment the merchant switches on): the shopper's tracking link.
@@ -38,7 +41,7 @@ DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
     trigger: {
         "email": True,
         "sms": trigger in ("out_for_delivery", "attempted_delivery", "ready_for_pickup", "delayed", "exception"),
-        "line": trigger not in ("in_transit",),
+        "line": trigger not in ("in_transit", "review_reply"),
     }
     for trigger in TRIGGERS
 }
@@ -152,6 +155,19 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "takes.",
             "short": "{{ shop_name }}: {{ survey_question }} Tap to answer: {{ survey_url }}",
         },
+        "review_request": {
+            "subject": "How do you like your order {{ order_name }}?",
+            "body": "Hi {{ first_name or 'there' }},\n\nYour parcel arrived a few days ago. Would you tell other "
+            "shoppers what you think, good or bad? A star rating takes a moment; words and photos help even more."
+            "{% if thank_you %}\n\n{{ thank_you }}{% endif %}",
+            "short": "{{ shop_name }}: how do you like {{ order_name }}? Tell us, good or bad: {{ review_url }}",
+        },
+        "review_reply": {
+            "subject": "{{ shop_name }} replied to your review",
+            "body": "Hi {{ first_name or 'there' }},\n\nThank you for reviewing {{ review_product }}. "
+            "Here is our reply:\n\n{{ reply_text }}",
+            "short": "{{ shop_name }} replied to your review: {{ reply_text }}",
+        },
     },
     "th": {
         "tracking_link": {
@@ -260,6 +276,19 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\n{{ survey_question }}\n\n"
             "แตะคะแนนด้านล่างเพียงครั้งเดียวก็เสร็จแล้ว",
             "short": "{{ shop_name }}: {{ survey_question }} แตะเพื่อตอบ: {{ survey_url }}",
+        },
+        "review_request": {
+            "subject": "คุณชอบสินค้าในคำสั่งซื้อ {{ order_name }} ไหม",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nพัสดุของคุณถึงมือเมื่อไม่กี่วันก่อน "
+            "ช่วยเล่าให้ผู้ซื้อคนอื่นฟังได้ไหมว่าคุณคิดอย่างไร ไม่ว่าจะดีหรือไม่ดี ให้ดาวใช้เวลาเพียงครู่เดียว "
+            "ข้อความและรูปภาพยิ่งช่วยได้มาก{% if thank_you %}\n\n{{ thank_you }}{% endif %}",
+            "short": "{{ shop_name }}: คุณชอบ {{ order_name }} ไหม บอกเราได้ทั้งดีและไม่ดี: {{ review_url }}",
+        },
+        "review_reply": {
+            "subject": "{{ shop_name }} ตอบรีวิวของคุณแล้ว",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณที่รีวิว {{ review_product }} "
+            "นี่คือคำตอบจากเรา:\n\n{{ reply_text }}",
+            "short": "{{ shop_name }} ตอบรีวิวของคุณ: {{ reply_text }}",
         },
     },
 }

@@ -126,7 +126,7 @@ def _news_rank(status: Status) -> int:
 # What the shopper must hear whatever the cap: how their return ends (a refund, an exchange) is not marketing
 # noise, and holding it back left returns that were settled without the shopper ever being told.
 TRANSACTIONAL_TRIGGERS = frozenset(
-    {"return_requested", "return_approved", "return_declined", "return_received", "return_resolved"}
+    {"return_requested", "return_approved", "return_declined", "return_received", "return_resolved", "review_reply"}
 )
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _UI_TEXT = {
     "track": N_("email.track"),
     "return": N_("email.see_return"),
+    "review": N_("email.write_review"),
     "tracking_number": N_("email.tracking_number"),
     "items": N_("email.items"),
     "estimate": N_("email.estimate"),
@@ -44,6 +45,8 @@ _ORDER_WIDE_TRIGGERS = frozenset(
         "return_declined",
         "return_received",
         "return_resolved",
+        "review_request",
+        "review_reply",
     }
 )
 
@@ -185,6 +188,8 @@ def render_message(
     button = (
         (ui["return"], context["return_url"])
         if context.get("return_url")
+        else (ui["review"], context["review_url"])
+        if context.get("review_url")
         else (ui["track"], context.get("tracking_url"))
     )
     survey_scores = context.get("survey_scores") or []

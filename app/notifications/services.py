@@ -45,6 +45,7 @@ from app.notifications.rendering import render_message
 from app.orders.models import Customer, Fulfillment, Order
 from app.recommendations import UNREAD, recommendations_for_email
 from app.returns.messages import return_message_facts
+from app.reviews.messages import review_message_facts
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
 from app.surveys import survey_message_facts
@@ -107,7 +108,8 @@ def message_context(
         items = [f"{i.get('title')} × {i.get('quantity')}" for i in (shipment.line_items or [])] or items
     return_context = _return_context(notification, shop)
     # Never an upsell to someone who needs help: a damaged or wrong item, a problem moment, a parcel in trouble.
-    upsell = not return_context.pop("is_seller_fault", False)
+    # Nor in a request for an honest review or a reply to one.
+    upsell = not return_context.pop("is_seller_fault", False) and not notification.trigger.startswith("review_")
     return {
         **return_context,
         **_survey_context(notification, shop),
@@ -129,6 +131,7 @@ def message_context(
         ]
         if upsell
         else [],
+        **_review_context(notification, shop),  # its items are the products asked about
     }
 
 
@@ -168,6 +171,25 @@ def _survey_context(notification: Notification, shop: Shop) -> dict[str, Any]:
         return {}
     shop_name = shop.name or shop.domain.split(".")[0]
     return survey_message_facts(db.session, shop.id, survey_id, notification.locale, shop_name)
+
+
+def _review_context(notification: Notification, shop: Shop) -> dict[str, Any]:
+    """For a review request: the review page (the email's button), the products asked about and the thank-you
+    code's sentence; for a private reply to a review: its text. From the domain event that planned the message."""
+    if not notification.trigger.startswith("review_") or notification.domain_event_id is None:
+        return {}
+    data = db.session.execute(
+        select(DomainEvent.data).where(
+            DomainEvent.id == notification.domain_event_id, DomainEvent.shop_id == notification.shop_id
+        )
+    ).scalar()
+    facts = review_message_facts(db.session, shop.id, data or {}, notification.locale)
+    path = facts.pop("review_path", None)
+    if path:
+        url = f"{current_app.config['SETTINGS'].shopify_app_url}{path}?locale={notification.locale}"
+        facts["review_url"] = click_url(shop.id, notification.id, url)
+        facts["items"] = facts.pop("review_items", [])
+    return facts
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,10 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
         return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
     if event.kind == "survey.due" and isinstance(data.get("survey_id"), int):
         return "delivery_survey", f"survey:{data['survey_id']}"
+    if event.kind == "review.requested":
+        return "review_request", f"review_request:{data.get('request_id')}"
+    if event.kind == "review.replied":
+        return "review_reply", f"review_reply:{data.get('reply_id')}"
     if event.kind == "return.status_changed":
         trigger = RETURN_TRIGGERS.get(data.get("to") or "")
         return (trigger, f"return:{data.get('return_id')}") if trigger else None

@@ -45,9 +45,8 @@ from app.returns.rules import (
     quote,
 )
 from app.returns.tiers import default_policy, default_reasons, is_seller_fault
+from app.storefront.uploads import MAX_PHOTO_BYTES, PHOTO_TYPES, Upload, check_upload
 
-PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
-MAX_PHOTO_BYTES = 4 * 1024 * 1024  # under the app-wide 5 MB request limit, so our message is what shoppers see
 LABEL_TYPES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n"}
 MAX_LABEL_BYTES = 2 * 1024 * 1024
 MAX_COMMENT = 1000
@@ -78,13 +77,6 @@ class ReturnInputError(ValueError):
 
 class TransitionError(ValueError):
     """The return is not in a state where this step can happen."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass
@@ -545,19 +537,6 @@ def portal_view(session: Session, order: Order, today: date | None = None) -> Po
 
 
 # --- uploads -------------------------------------------------------------------------------------------
-
-
-def check_upload(upload: Upload, allowed: dict[str, bytes], max_bytes: int) -> str | None:
-    """None when the file is acceptable, else the catalog key saying why not. The declared type must be
-    allowed AND the bytes must start with that type's signature (a renamed file is refused)."""
-    if len(upload.data) > max_bytes:
-        return "too_large"
-    magic = allowed.get((upload.content_type or "").split(";")[0].strip().lower())
-    if magic is None or not upload.data.startswith(magic):
-        return "bad_type"
-    if magic == b"RIFF" and upload.data[8:12] != b"WEBP":
-        return "bad_type"
-    return None
 
 
 # --- creating a request --------------------------------------------------------------------------------

@@ -84,6 +84,8 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "integrations": "/app/integrations",
         "inserts": "/app/inserts",
         "surveys": "/app/surveys",
+        "reviews": "/app/reviews",
+        "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
     }
 
 

@@ -47,10 +47,14 @@ class Context:
     root_url: str = "/"
     block_id: str = "AbCd1234"
     settings: dict[str, Any] = field(default_factory=dict)
+    # Another extension's block (default: the order-tracking block), and the Liquid objects it reads (`product`).
+    extension: Path = EXTENSION
+    block_file: str = "order-tracking.liquid"
+    objects: dict[str, Any] = field(default_factory=dict)
 
 
-def load_locale(name: str) -> dict[str, Any]:
-    return json.loads((EXTENSION / "locales" / f"{name}.json").read_text(encoding="utf-8"))
+def load_locale(name: str, extension: Path = EXTENSION) -> dict[str, Any]:
+    return json.loads((extension / "locales" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def _lookup(tree: dict[str, Any], dotted: str) -> Any:
@@ -96,10 +100,11 @@ class _Renderer:
             },
             "routes": {"root_url": ctx.root_url},
             "request": {"locale": {"iso_code": ctx.locale}},
+            **ctx.objects,
         }
-        self.default_locale = load_locale("en.default")
-        path = EXTENSION / "locales" / f"{ctx.locale}.json"
-        self.locale = load_locale(ctx.locale) if path.exists() else {}
+        self.default_locale = load_locale("en.default", ctx.extension)
+        path = ctx.extension / "locales" / f"{ctx.locale}.json"
+        self.locale = load_locale(ctx.locale, ctx.extension) if path.exists() else {}
 
     def value(self, token: str) -> Any:
         token = token.strip()
@@ -188,6 +193,6 @@ class _Renderer:
 
 
 def render_block(ctx: Context) -> Rendered:
-    source = BLOCK.read_text(encoding="utf-8")
+    source = (ctx.extension / "blocks" / ctx.block_file).read_text(encoding="utf-8")
     schema = schema_of(source)
     return Rendered(html=_Renderer(ctx, schema).render(source), schema=schema)

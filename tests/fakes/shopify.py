@@ -36,7 +36,7 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.fakes import shopify_bulk
+from tests.fakes import shopify_bulk, shopify_metafields
 from tests.fakes.shopify_returns import MUTATION_FIELDS as RETURNS_MUTATION_FIELDS
 from tests.fakes.shopify_returns import QUERY_FIELDS as RETURNS_QUERY_FIELDS
 from tests.fakes.shopify_returns import ReturnsState
@@ -363,6 +363,9 @@ class FakeShop:
     scripted: deque[list[Any]] = field(default_factory=deque)
     returns_state: ReturnsState = field(default_factory=ReturnsState)
     bulk_state: shopify_bulk.BulkState = field(default_factory=shopify_bulk.BulkState)
+    # Metafields set with metafieldsSet, by (owner GID, namespace, key); known_products limits the owners.
+    metafields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    known_products: set[str] | None = None
 
 
 @dataclass
@@ -789,6 +792,8 @@ class FakeShopify:
                 value = execute_returns_field(self, shop, operation.kind, f, args, args_of)
             elif f.name in (shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS):
                 value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
+            elif operation.kind == "mutation" and f.name in shopify_metafields.MUTATION_FIELDS:
+                value = self._project(shopify_metafields.metafields_set(shop, args), f, "MetafieldsSetPayload", args_of)
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
             elif operation.kind == "mutation" and f.name == "metafieldsSet":

@@ -7,14 +7,20 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.admin.models import OrderActivity
+from app.db import utcnow
 from app.extensions import db
+from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
+from app.integrations.models import OutgoingEvent
 from app.notifications.models import ContactPreference, Notification
 from app.orders.models import Customer, Order
 from app.privacy import PRIVACY
 from app.recommendations.model_build import customer_key
 from app.recommendations.models import OrderBasket, RecommendationClick
 from app.returns.models import CustomerLoyalty, ReturnFile, ReturnRequest, ReturnStep
+from app.reviews.models import Review, ReviewAsk, ReviewHold, ReviewPhoto, ReviewReply, ReviewRequest
 from app.shopify.models import ComplianceRequest, Shop, WebhookEvent
+from app.surveys.models import Survey
 from tests.conftest import SHOP, load_fixture
 
 CUSTOMER_ID = 4242
@@ -33,6 +39,7 @@ def _seed(post_webhook, run_jobs) -> int:
     assert post_webhook("fulfillments/create", fulfillment).status_code == 200
     run_jobs()
     shop_id = db.session.execute(select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
+    order_row_id = db.session.execute(select(Order.id).where(Order.shopify_order_id == ORDER_ID)).scalar_one()
     # What the returns portal and a recommendation click would have stored for this shopper.
     request = ReturnRequest(
         shop_id=shop_id,
@@ -70,6 +77,67 @@ def _seed(post_webhook, run_jobs) -> int:
                 placement="email",
                 shopify_product_id=1,
                 customer_key=customer_key(CUSTOMER_ID, None),
+            ),
+        ]
+    )
+    # What the reviews feature and the events for the merchant's tools would have stored for this shopper.
+    review_request = db.session.execute(  # the fulfilment above made it, through the real pipeline
+        select(ReviewRequest).where(ReviewRequest.shopify_fulfillment_id == 990001)
+    ).scalar_one()
+    assert review_request.email == EMAIL
+    review_request.status = "completed"
+    review = Review(
+        shop_id=shop_id,
+        review_request_id=review_request.id,
+        shopify_order_id=ORDER_ID,
+        shopify_product_id=1,
+        shopify_customer_id=CUSTOMER_ID,
+        email=EMAIL,
+        author_name="Ploy K.",
+        rating=2,
+        body="Call me on 081 222 3333",
+        status="published",
+        photo_count=1,
+    )
+    db.session.add(review)
+    db.session.flush()
+    db.session.add_all(
+        [
+            ReviewPhoto(shop_id=shop_id, review_id=review.id, content_type="image/png", size=4, data=b"\x89PNG"),
+            ReviewReply(shop_id=shop_id, review_id=review.id, is_public=False, body="Sorry, Ploy"),
+            ReviewAsk(
+                shop_id=shop_id,
+                shopper_key=f"customer:{CUSTOMER_ID}",
+                shopify_product_id=1,
+                review_request_id=review_request.id,
+            ),
+            ReviewHold(shop_id=shop_id, shopify_order_id=ORDER_ID, shopify_customer_id=CUSTOMER_ID, email=EMAIL),
+            OutgoingEvent(
+                shop_id=shop_id,
+                destination="webhook",
+                event="shipment.delivered",
+                dedupe_key="privacy-test",
+                email=EMAIL,
+                shopify_order_id=ORDER_ID,
+                payload={"order": {"email": EMAIL}},
+            ),
+            # Support's note on the order, the insert's scanned codes and metafield outbox, a print batch,
+            # and the shopper's delivery survey answer.
+            OrderActivity(shop_id=shop_id, shopify_order_id=ORDER_ID, action="note", note="Ploy called", actor="42"),
+            InsertScan(shop_id=shop_id, order_id=order_row_id, code="track", scans=2),
+            InsertLinkSync(shop_id=shop_id, order_id=order_row_id),
+            InsertBatch(shop_id=shop_id, status="done", total=1, done=1, pdf=b"%PDF Ploy"),
+            Survey(
+                shop_id=shop_id,
+                public_id="privacytestsurvey",
+                shopify_order_id=ORDER_ID,
+                shopify_customer_id=CUSTOMER_ID,
+                order_name="#8801",
+                question="csat",
+                status="answered",
+                due_at=utcnow(),
+                csat_score=2,
+                comment="Ploy: the box was crushed, call 081 222 3333",
             ),
         ]
     )
@@ -112,6 +180,18 @@ def _exported(report: dict) -> dict[str, bool]:
         "rec_clicks": [c["placement"] for c in report["recommendation_clicks"]] == ["email"],
         "webhook_events": {d["topic"] for d in report["webhook_deliveries"]} >= {"orders/create"},
         "compliance_requests": report["earlier_data_requests"] == [],
+        "reviews": [r["text"] for r in report["reviews"]] == ["Call me on 081 222 3333"],
+        "review_photos": [r["photos"] for r in report["reviews"]] == [1],
+        "review_replies": True,  # a private reply is the merchant's words to the shopper, erased below
+        "review_requests": [r["status"] for r in report["review_requests"]] == ["completed"],
+        "review_asks": True,  # which products were asked about: the requests above say it
+        "review_holds": True,  # a survey answer's hold: the survey's own export shows the answer
+        "outgoing_events": [e["event"] for e in report["events_sent_to_the_shops_tools"]] == ["shipment.delivered"],
+        "order_activity": [a["note"] for a in report["order_activity"]] == ["Ploy called"],
+        "insert_scans": [s["code"] for s in report["insert_scans"]] == ["track"],
+        "insert_link_syncs": True,  # which order's metafield waits to be written: the orders above say it
+        "insert_batches": True,  # a print job of the whole shop, not about one shopper
+        "surveys": [s["comment"] for s in report["survey_answers"]] == ["Ploy: the box was crushed, call 081 222 3333"],
     }
 
 
@@ -141,6 +221,19 @@ def _erased(shop_id: int) -> dict[str, bool]:
             report is None or EMAIL not in json.dumps(report)
             for (report,) in rows(ComplianceRequest.report, where=ComplianceRequest.topic == "customers/data_request")
         ),
+        # The review held a phone number: it goes, although published.
+        "reviews": rows(Review.id, where=Review.shop_id == shop_id) == [],
+        "review_photos": rows(ReviewPhoto.id, where=ReviewPhoto.shop_id == shop_id) == [],
+        "review_replies": rows(ReviewReply.id, where=ReviewReply.shop_id == shop_id) == [],
+        "review_requests": rows(ReviewRequest.id, where=ReviewRequest.shop_id == shop_id) == [],
+        "review_asks": rows(ReviewAsk.id, where=ReviewAsk.shop_id == shop_id) == [],
+        "review_holds": rows(ReviewHold.id, where=ReviewHold.shop_id == shop_id) == [],
+        "outgoing_events": rows(OutgoingEvent.id, where=OutgoingEvent.shop_id == shop_id) == [],
+        "order_activity": rows(OrderActivity.note, where=OrderActivity.shop_id == shop_id) == [(None,)],
+        "insert_scans": rows(InsertScan.id, where=InsertScan.shop_id == shop_id) == [],
+        "insert_link_syncs": rows(InsertLinkSync.id, where=InsertLinkSync.shop_id == shop_id) == [],
+        "insert_batches": rows(InsertBatch.id, where=InsertBatch.shop_id == shop_id) == [],
+        "surveys": rows(Survey.comment, Survey.shopify_customer_id, where=Survey.shop_id == shop_id) == [(None, None)],
     }
 
 
