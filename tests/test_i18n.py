@@ -47,9 +47,7 @@ def test_catalogs_have_the_same_placeholders_and_thai_is_translated():
 
 def test_the_catalogs_hold_exactly_the_keys_the_code_uses():
     extracted = {
-        message[2]
-        for message in extract_from_dir(str(ROOT), METHODS, keywords=KEYWORDS)
-        if isinstance(message[2], str)
+        message[2] for message in extract_from_dir(str(ROOT), METHODS, keywords=KEYWORDS) if isinstance(message[2], str)
     }
     assert extracted, "extraction found nothing: the keyword setup is wrong"
     catalog = set(_messages("en"))

@@ -129,6 +129,7 @@ def test_the_scheduler_dies_with_a_killed_worker_and_frees_its_lock(database_url
     try:
         lock = "rq:scheduler-lock:default"
         wait_until(lambda: redis_conn.exists(lock), 30, "the scheduler to take its lock", worker)
+
         # RQ takes the lock in the worker, then forks the scheduler: the child appears a moment later.
         def scheduler_children():
             return [pid for pid in worker.session_pids() if pid != worker.proc.pid]

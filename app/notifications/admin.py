@@ -915,7 +915,7 @@ TEST_KEYS = (  # what the test send says, per channel (`admin.setup.test.bad_<ch
 @notifications_admin_bp.post("/api/notifications/test")
 @admin_required
 def send_test_message():
-    """"Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
+    """ "Send me a test": the "shipped" message on the sample order, as a shopper would get it, to the merchant's
     own address, phone or LINE user on one channel, now. Says what the channel answered."""
     body = request.form.to_dict() if request.form else _json_object()
     if body is None:

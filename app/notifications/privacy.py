@@ -47,7 +47,7 @@ def export_customer_notifications(session: Session, shop_id: int, customer: Cust
                 "sent_at": n.sent_at.isoformat() if n.sent_at else None,
             }
             for n in rows
-        ]
+        ],
     }
 
 

@@ -42,9 +42,13 @@ def rebuild_all_shops() -> int:
     (an older order arriving after a newer one, time decay moving on). Returns the shops queued."""
     from app.shopify.models import Shop
 
-    shop_ids = db.session.execute(
-        select(Shop.id).where(Shop.is_installed.is_(True), Shop.redacted_at.is_(None)).order_by(Shop.id)
-    ).scalars().all()
+    shop_ids = (
+        db.session.execute(
+            select(Shop.id).where(Shop.is_installed.is_(True), Shop.redacted_at.is_(None)).order_by(Shop.id)
+        )
+        .scalars()
+        .all()
+    )
     db.session.rollback()
     for shop_id in shop_ids:
         queue_rebuild(shop_id)

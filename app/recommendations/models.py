@@ -20,6 +20,7 @@ from app.extensions import db
 # Where cards are shown; impressions, clicks and the report are kept per placement.
 PLACEMENTS = ("tracking_page", "tracking_widget", "return_status", "return_exchange", "email")
 
+
 class CatalogProduct(ShopScoped, db.Model):
     """A product as Shopify last described it (webhook or bulk sync); `updated_at` decides between versions."""
 

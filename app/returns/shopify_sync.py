@@ -52,6 +52,7 @@ query ReturnableFulfillments($orderId: ID!) {
 }
 """
 
+
 def _return_mutation(operation: str, field: str, variable: str, input_type: str) -> str:
     """A mutation that answers with the return (RETURN_FIELDS) and Shopify's userErrors."""
     return f"""

@@ -94,9 +94,7 @@ def _order_key(order_ref: str | None) -> str:
     return " ".join((order_ref or "").split()).upper().lstrip("#")[:40]
 
 
-def _admit(
-    limiter: MovingWindowRateLimiter, budget: Budget, shop_id: int, client: str, order_ref: str | None
-) -> bool:
+def _admit(limiter: MovingWindowRateLimiter, budget: Budget, shop_id: int, client: str, order_ref: str | None) -> bool:
     shop = str(shop_id)
     if not limiter.test(budget.per_order_failures, shop, _order_key(order_ref)):
         return False

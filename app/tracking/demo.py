@@ -243,5 +243,3 @@ def advance_demo_order(shop: Shop, order_id: int) -> str | None:
         },
     )
     return status
-
-
