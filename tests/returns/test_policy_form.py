@@ -230,7 +230,7 @@ def test_the_advanced_json_view_shows_its_problems_on_the_page(fake_app, shop_id
     typed = '{"window_days": "forever", "review": "<script>x</script>"}'
     response = client.post("/app/returns/api/policy/draft", data={"policy": typed})
     assert response.status_code == 422
-    assert "<details id=\"advanced\" open>" in response.text
+    assert '<details id="advanced" open>' in response.text
     assert "Enter a whole number from 0 to 3650." in response.text and "Choose automatic or manual" in response.text
     assert str(escape(typed)) in response.text and "<script>x</script>" not in response.text
     broken = client.post("/app/returns/api/policy/draft", data={"policy": '{"window_days": 30,,}'})
