@@ -32,9 +32,9 @@ def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 20  # 15 for tracking, 5 delivered ones with returns (app/returns/demo.py)
+    assert len(lines) == 20  # the newest 20 of the demo's orders (tracking, returns, surveys, reviews)
     statuses = {line.split()[0]: line.split()[3] for line in lines}
-    assert statuses["#1007"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
+    assert statuses["#1044"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
 
 
 def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):

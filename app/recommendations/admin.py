@@ -23,6 +23,7 @@ from app.i18n import N_, request_locale, t
 from app.recommendations.attribution import placement_report
 from app.recommendations.catalog import latest_sync
 from app.recommendations.models import PLACEMENTS, CatalogProduct, CatalogSync, RecommendationSettings
+from app.validation import http_url
 
 recommendations_admin_bp = Blueprint("recommendations_admin", __name__, url_prefix="/app/recommendations")
 recommendations_cli_bp = Blueprint("recs", __name__, cli_group="recs")
@@ -37,9 +38,13 @@ PLACEMENT_LABELS = {  # catalog keys, shown in the merchant's language
 }
 N_("admin.recs.sync.starting"), N_("admin.recs.sync.running"), N_("admin.recs.sync.importing")
 N_("admin.recs.sync.completed"), N_("admin.recs.sync.failed")
+N_("admin.recs.err.ids"), N_("admin.recs.err.unknown_products"), N_("admin.recs.err.discount_code")
+N_("admin.recs.err.window"), N_("admin.recs.err.body")
 REPORT_DAYS = 30
 MAX_IDS = 100
 MAX_WINDOW_DAYS = 60
+SEARCH_LIMIT = 20
+MAX_QUERY = 100
 _DISCOUNT_CODE = re.compile(r"\A[A-Za-z0-9_\-]{1,64}\Z")
 
 
@@ -87,9 +92,13 @@ def recommendations_page():
         ).where(CatalogProduct.shop_id == shop.id, CatalogProduct.deleted_at.is_(None))
     ).one()
     report = placement_report(db.session, shop.id, utcnow() - timedelta(days=REPORT_DAYS))
+    chosen_ids = list(settings.excluded_product_ids or [])
+    for ids in (settings.pins or {}).values():
+        chosen_ids.extend(ids)
     return render_template(
         "admin/recommendations/index.html",
         settings=settings,
+        chosen=catalogue_cards(shop.id, chosen_ids),
         report=report,
         labels={code: t(request_locale(), key) for code, key in PLACEMENT_LABELS.items()},
         placements=PLACEMENTS,
@@ -117,42 +126,125 @@ def _id_list(raw: Any) -> list[int] | None:
 
 
 def validate_settings(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings a form carries, checked for shape; `errors` maps a field to a catalog key
+    (`admin.recs.err.*`, values `{max}`). Whether the products are the shop's own is `unknown_products`."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     values["is_enabled"] = str(data.get("is_enabled", "")).lower() in ("1", "true", "on", "yes")
     excluded = _id_list(data.get("excluded_product_ids", ""))
     if excluded is None:
-        errors["excluded_product_ids"] = f"product ids (numbers), at most {MAX_IDS}"
+        errors["excluded_product_ids"] = "admin.recs.err.ids"
     values["excluded_product_ids"] = excluded or []
     pins: dict[str, list[int]] = {}
     for placement in PLACEMENTS:
         found = _id_list(data.get(f"pins_{placement}", ""))
         if found is None:
-            errors[f"pins_{placement}"] = f"product ids (numbers), at most {MAX_IDS}"
+            errors[f"pins_{placement}"] = "admin.recs.err.ids"
         elif found:
             pins[placement] = found
     values["pins"] = pins
     code = str(data.get("discount_code") or "").strip()
     if code and not _DISCOUNT_CODE.match(code):
-        errors["discount_code"] = "letters, digits, - and _ only, at most 64"
+        errors["discount_code"] = "admin.recs.err.discount_code"
     values["discount_code"] = code or None
     window = str(data.get("attribution_window_days") or "").strip()
     if not window.isdigit() or not 1 <= int(window) <= MAX_WINDOW_DAYS:
-        errors["attribution_window_days"] = f"a whole number of days from 1 to {MAX_WINDOW_DAYS}"
+        errors["attribution_window_days"] = "admin.recs.err.window"
     else:
         values["attribution_window_days"] = int(window)
     return values, errors
 
 
+def unknown_products(shop_id: int, values: dict[str, Any]) -> dict[str, list[int]]:
+    """Field -> the chosen product ids that are not in this shop's synced catalogue (another shop's product,
+    a deleted one, or a made-up id). One indexed query for every field."""
+    fields = {"excluded_product_ids": values["excluded_product_ids"]}
+    fields.update({f"pins_{placement}": ids for placement, ids in values["pins"].items()})
+    wanted = {i for ids in fields.values() for i in ids}
+    if not wanted:
+        return {}
+    known = set(
+        db.session.execute(
+            select(CatalogProduct.shopify_product_id).where(
+                CatalogProduct.shop_id == shop_id,
+                CatalogProduct.shopify_product_id.in_(wanted),
+                CatalogProduct.deleted_at.is_(None),
+            )
+        ).scalars()
+    )
+    return {field: missing for field, ids in fields.items() if (missing := [i for i in ids if i not in known])}
+
+
+def _image_src(url: str | None) -> str:
+    """A product picture safe to put in an `src`: an http(s) address, or the demo's inline image."""
+    if url and url.startswith("data:image/"):
+        return url
+    return http_url(url)
+
+
+def _card(product: CatalogProduct) -> dict[str, Any]:
+    return {
+        "id": product.shopify_product_id,
+        "title": product.title,
+        "image_url": _image_src(product.image_url),
+        "is_recommendable": product.status == "active" and product.is_published and product.is_available,
+    }
+
+
+def catalogue_cards(shop_id: int, product_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Shopify product id -> title, picture and whether it can be shown, for the shop's own products."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(CatalogProduct).where(
+            CatalogProduct.shop_id == shop_id,
+            CatalogProduct.shopify_product_id.in_(set(product_ids)),
+            CatalogProduct.deleted_at.is_(None),
+        )
+    ).scalars()
+    return {row.shopify_product_id: _card(row) for row in rows}
+
+
+def search_catalogue(shop_id: int, text: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """The shop's products whose title contains `text` (any case), titles starting with it first, then A-Z.
+    LIKE's wildcards in the text are matched as themselves. Scoped by the (shop_id, ...) index."""
+    text = " ".join(text.split())[:MAX_QUERY]
+    query = select(CatalogProduct).where(CatalogProduct.shop_id == shop_id, CatalogProduct.deleted_at.is_(None))
+    order: list[Any] = []
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        title = func.lower(CatalogProduct.title)
+        query = query.where(title.like(f"%{escaped}%", escape="\\"))
+        order.append(title.like(f"{escaped}%", escape="\\").desc())
+    order.extend([func.lower(CatalogProduct.title), CatalogProduct.shopify_product_id])
+    rows = db.session.execute(query.order_by(*order).limit(limit)).scalars()
+    return [_card(row) for row in rows]
+
+
+@recommendations_admin_bp.get("/api/products")
+@admin_required
+def search_products_json():
+    """The product picker's search: the shop's synced products by title, with their pictures."""
+    return jsonify(products=search_catalogue(g.admin.shop.id, str(request.args.get("q") or "")))
+
+
 @recommendations_admin_bp.post("/api/settings")
 @admin_required
 def save_settings_json():
+    locale = request_locale()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify(error="invalid", fields={"body": "expected a JSON object"}), 400
+        return jsonify(error="invalid", fields={"body": t(locale, "admin.recs.err.body")}), 400
     values, errors = validate_settings(data)
-    if errors:
-        return jsonify(error="invalid", fields=errors), 400
+    fields = {
+        field: t(locale, key, max=MAX_IDS if key == "admin.recs.err.ids" else MAX_WINDOW_DAYS)
+        for field, key in errors.items()
+    }
+    if not errors:
+        for field, missing in unknown_products(g.admin.shop.id, values).items():
+            fields[field] = t(locale, "admin.recs.err.unknown_products", ids=", ".join(str(i) for i in missing))
+    if fields:
+        return jsonify(error="invalid", fields=fields), 400
     settings = _settings(g.admin.shop.id)
     for name, value in values.items():
         setattr(settings, name, value)

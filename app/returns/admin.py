@@ -11,10 +11,18 @@ from sqlalchemy import select
 
 from app.admin import admin_required, label, page_context
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import N_, request_locale, t
 from app.orders.models import Order
 from app.returns.models import STATUSES, ReturnFile, ReturnRequest, ReturnStep, ReturnSyncOp
-from app.returns.rules import RESOLUTIONS, PolicyError, policy_from_dict
+from app.returns.policy_form import (
+    OFFERED_RESOLUTIONS,
+    OPERATOR_KINDS,
+    apply_action,
+    check_form,
+    form_from_policy,
+    form_from_post,
+)
+from app.returns.rules import CONDITION_FIELDS, RESOLUTIONS, Explanation, PolicyError, policy_from_dict
 from app.returns.services import (
     DECLINE_REASONS,
     LABEL_TYPES,
@@ -56,6 +64,29 @@ N_("admin.returns.op.reverse_delivery"), N_("admin.returns.op.process"), N_("adm
 N_("admin.returns.op_status.pending"), N_("admin.returns.op_status.sending"), N_("admin.returns.op_status.done")
 N_("admin.returns.op_status.failed")
 N_("admin.returns.file.label"), N_("admin.returns.file.photo")
+# The policy form's lists and the engine's problems (rules.PolicyError.reasons), in the merchant's language.
+(
+    N_("admin.policy.field.days_since_delivery"),
+    N_("admin.policy.field.product_tags"),
+    N_("admin.policy.field.product_type"),
+)
+N_("admin.policy.field.collections"), N_("admin.policy.field.is_final_sale"), N_("admin.policy.field.discount_percent")
+(
+    N_("admin.policy.field.order_value"),
+    N_("admin.policy.field.destination_country"),
+    N_("admin.policy.field.customer_tags"),
+)
+N_("admin.policy.field.tier"), N_("admin.policy.field.past_return_count"), N_("admin.policy.field.past_return_rate")
+N_("admin.policy.op.eq"), N_("admin.policy.op.ne"), N_("admin.policy.op.gt"), N_("admin.policy.op.gte")
+N_("admin.policy.op.lt"), N_("admin.policy.op.lte"), N_("admin.policy.op.in"), N_("admin.policy.op.not_in")
+N_("admin.policy.op.contains_any"), N_("admin.policy.op.contains_none"), N_("admin.policy.op.is_true")
+N_("admin.policy.op.is_false"), N_("admin.policy.review.manual"), N_("admin.policy.review.auto")
+N_("admin.policy.err.number_from"), N_("admin.policy.err.number_range"), N_("admin.policy.err.whole_number")
+N_("admin.policy.err.resolutions"), N_("admin.policy.err.condition"), N_("admin.policy.err.condition_field")
+N_("admin.policy.err.condition_op"), N_("admin.policy.err.review"), N_("admin.policy.err.message")
+N_("admin.policy.err.rule"), N_("admin.policy.err.tier_code"), N_("admin.policy.err.tier_codes_unique")
+N_("admin.policy.err.true_false"), N_("admin.policy.err.object"), N_("admin.policy.err.required")
+N_("admin.policy.err.choice"), N_("admin.policy.err.number"), N_("admin.policy.err.json")
 
 
 def _actor() -> str:
@@ -217,9 +248,15 @@ def retry_sync(return_id: int, op_id: int):
     return redirect(url_for("returns_admin.return_detail", return_id=return_id))
 
 
-@returns_admin_bp.get("/policy")
-@admin_required
-def policy_page():
+def _render_policy(
+    form: dict[str, Any] | None = None,
+    problems: dict[str, Any] | None = None,
+    json_text: str | None = None,
+    json_problems: dict[str, Any] | None = None,
+    status: int = 200,
+):
+    """The policy page: the form (as stored, or as the merchant typed it with each problem beside its field),
+    the JSON as the Advanced view, and the simulator when there is a draft."""
     row = policy_row(db.session, g.admin.shop.id)
     db.session.commit()
     simulation = None
@@ -232,29 +269,81 @@ def policy_page():
         except PolicyError as exc:
             draft_error = exc.errors
     editing = row.draft or row.published
-    return render_template(
-        "admin/returns/policy.html",
-        row=row,
-        editing=editing,
-        editing_json=json.dumps(editing, indent=2, ensure_ascii=False),
-        simulation=simulation,
-        draft_error=draft_error,
-        resolutions=RESOLUTIONS,
-        **page_context(),
+    locale = request_locale()
+
+    def said(found: dict[str, Any] | None) -> dict[str, str]:
+        return {field: t(locale, why.key, **why.params()) for field, why in (found or {}).items()}
+
+    return (
+        render_template(
+            "admin/returns/policy.html",
+            row=row,
+            editing=editing,
+            form=form if form is not None else form_from_policy(editing),
+            problems=said(problems),
+            editing_json=json_text if json_text is not None else json.dumps(editing, indent=2, ensure_ascii=False),
+            json_problems=said(json_problems),
+            simulation=simulation,
+            draft_error=draft_error,
+            resolutions=RESOLUTIONS,
+            offered_resolutions=OFFERED_RESOLUTIONS,
+            condition_fields=CONDITION_FIELDS,
+            operator_kinds=OPERATOR_KINDS,
+            saved=request.args.get("saved") == "1",
+            **page_context(),
+        ),
+        status,
     )
+
+
+@returns_admin_bp.get("/policy")
+@admin_required
+def policy_page():
+    return _render_policy()
+
+
+@returns_admin_bp.post("/policy")
+@admin_required
+def save_policy_form():
+    """The policy form: a row button adds or removes a row (nothing saved, the page comes back as typed);
+    "Save draft" checks every field and keeps the draft, or answers 422 with each problem beside its field."""
+    form = form_from_post(request.form)
+    if apply_action(form, str(request.form.get("action") or "save")):
+        return _render_policy(form=form)
+    raw, problems = check_form(form)
+    if problems:
+        db.session.rollback()
+        return _render_policy(form=form, problems=problems, status=422)
+    save_draft(db.session, g.admin.shop.id, raw)
+    db.session.commit()
+    return redirect(url_for("returns_admin.policy_page", saved=1))
 
 
 @returns_admin_bp.post("/api/policy/draft")
 @admin_required
 def save_policy_draft():
     """Save a changed policy (JSON) as the draft; 422 naming every bad field. Nothing changes for shoppers
-    until it is published."""
-    payload = request.get_json(silent=True)
-    if payload is None and request.form.get("policy"):
+    until it is published. The Advanced view posts the JSON as a form field: its problems come back on the
+    page beside the JSON, which keeps what the merchant typed."""
+    if not request.is_json and "policy" in request.form:
+        text = request.form["policy"]
         try:
-            payload = json.loads(request.form["policy"])
-        except ValueError:
-            return jsonify(error="invalid", message="the policy is not valid JSON"), 400
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            why = Explanation.of("admin.policy.err.json", line=exc.lineno, column=exc.colno)
+            return _render_policy(json_text=text, json_problems={"policy": why}, status=422)
+        if not isinstance(payload, dict):
+            return _render_policy(
+                json_text=text, json_problems={"policy": Explanation.of("admin.policy.err.object")}, status=422
+            )
+        try:
+            save_draft(db.session, g.admin.shop.id, payload)
+        except PolicyError as exc:
+            db.session.rollback()
+            return _render_policy(json_text=text, json_problems=exc.reasons, status=422)
+        db.session.commit()
+        return redirect(url_for("returns_admin.policy_page", saved=1))
+    payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify(error="invalid", message="send the policy as a JSON object"), 400
     try:
@@ -263,9 +352,7 @@ def save_policy_draft():
         db.session.rollback()
         return jsonify(error="invalid", fields=exc.errors), 422
     db.session.commit()
-    if request.is_json:
-        return jsonify(status="draft saved")
-    return redirect(url_for("returns_admin.policy_page"))
+    return jsonify(status="draft saved")
 
 
 @returns_admin_bp.get("/api/policy/simulation")

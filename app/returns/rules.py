@@ -47,11 +47,14 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 
 
 class PolicyError(ValueError):
-    """A policy the engine cannot use; `errors` maps a path ("rules.2.conditions.0.op") to what is wrong."""
+    """A policy the engine cannot use; `errors` maps a path ("rules.2.conditions.0.op") to what is wrong, in
+    English (the JSON API's answer), and `reasons` maps the same paths to an Explanation (a catalog key,
+    `admin.policy.err.*`) so the admin can say it in the merchant's language."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], reasons: dict[str, Explanation] | None = None) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.reasons = reasons if reasons is not None else getattr(errors, "reasons", {})
 
 
 @dataclass(frozen=True)
@@ -430,6 +433,20 @@ def _as_list(value: Any) -> list[Any]:
 # --- the stored form (JSON) of a policy -----------------------------------------------------------------
 
 
+class _Errors(dict):
+    """Path -> English text, plus `reasons`: path -> Explanation (the same problem as a catalog key)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: dict[str, Explanation] = {}
+
+
+def _fail(errors: dict[str, str], path: str, text: str, key: str, **values: Any) -> None:
+    errors[path] = text
+    if isinstance(errors, _Errors):
+        errors.reasons[path] = Explanation.of(key, **values)
+
+
 def _decimal(value: Any, path: str, errors: dict[str, str], *, low: str = "0", high: str | None = None) -> Decimal:
     try:
         number = Decimal(str(value if value not in (None, "") else "0").strip())
@@ -437,7 +454,11 @@ def _decimal(value: Any, path: str, errors: dict[str, str], *, low: str = "0", h
             raise ValueError
         return number
     except (ValueError, ArithmeticError):
-        errors[path] = f"a number from {low}" + (f" to {high}" if high else "")
+        text = f"a number from {low}" + (f" to {high}" if high else "")
+        if high is None:
+            _fail(errors, path, text, "admin.policy.err.number_from", low=low)
+        else:
+            _fail(errors, path, text, "admin.policy.err.number_range", low=low, high=high)
         return Decimal("0")
 
 
@@ -448,7 +469,7 @@ def _int(value: Any, path: str, errors: dict[str, str], low: int = 0, high: int 
             raise ValueError
         return number
     except (TypeError, ValueError):
-        errors[path] = f"a whole number from {low} to {high}"
+        _fail(errors, path, f"a whole number from {low} to {high}", "admin.policy.err.whole_number", low=low, high=high)
         return low
 
 
@@ -460,21 +481,21 @@ def _resolutions(value: Any, path: str, errors: dict[str, str]) -> tuple[str, ..
     chosen = [str(v) for v in _as_list(value)]
     unknown = [v for v in chosen if v not in RESOLUTIONS]
     if unknown:
-        errors[path] = f"unknown resolutions {unknown}; use {list(RESOLUTIONS)}"
+        _fail(errors, path, f"unknown resolutions {unknown}; use {list(RESOLUTIONS)}", "admin.policy.err.resolutions")
     return tuple(r for r in RESOLUTIONS if r in chosen)
 
 
 def _condition(raw: Any, path: str, errors: dict[str, str]) -> Condition | None:
     if not isinstance(raw, dict):
-        errors[path] = "a condition object"
+        _fail(errors, path, "a condition object", "admin.policy.err.condition")
         return None
     name, op = str(raw.get("field") or ""), str(raw.get("op") or "")
     kind = CONDITION_FIELDS.get(name)
     if kind is None:
-        errors[f"{path}.field"] = f"one of {sorted(CONDITION_FIELDS)}"
+        _fail(errors, f"{path}.field", f"one of {sorted(CONDITION_FIELDS)}", "admin.policy.err.condition_field")
         return None
     if op not in OPERATORS[kind]:
-        errors[f"{path}.op"] = f"one of {list(OPERATORS[kind])} for {name}"
+        _fail(errors, f"{path}.op", f"one of {list(OPERATORS[kind])} for {name}", "admin.policy.err.condition_op")
         return None
     value = raw.get("value")
     if kind == "number":
@@ -492,11 +513,11 @@ def _outcome(raw: Any, path: str, errors: dict[str, str]) -> Outcome:
     raw = raw if isinstance(raw, dict) else {}
     review = raw.get("review")
     if review not in (None, "", *REVIEW_MODES):
-        errors[f"{path}.review"] = f"one of {list(REVIEW_MODES)}"
+        _fail(errors, f"{path}.review", f"one of {list(REVIEW_MODES)}", "admin.policy.err.review")
         review = None
     message = raw.get("message")
     if message is not None and not (isinstance(message, dict) and all(isinstance(v, str) for v in message.values())):
-        errors[f"{path}.message"] = 'texts by locale, e.g. {"en": ..., "th": ...}'
+        _fail(errors, f"{path}.message", 'texts by locale, e.g. {"en": ..., "th": ...}', "admin.policy.err.message")
         message = None
     eligible = raw.get("eligible")
     return Outcome(
@@ -549,16 +570,16 @@ def _perks(raw: Any, path: str, errors: dict[str, str]) -> Perks:
 def policy_from_dict(raw: dict[str, Any]) -> Policy:
     """Build (and validate) a policy from its stored JSON form. Raises PolicyError naming every bad field."""
     if not isinstance(raw, dict):
-        raise PolicyError({"policy": "a JSON object"})
-    errors: dict[str, str] = {}
+        raise PolicyError({"policy": "a JSON object"}, {"policy": Explanation.of("admin.policy.err.object")})
+    errors: dict[str, str] = _Errors()
     review = raw.get("review", "manual")
     if review not in REVIEW_MODES:
-        errors["review"] = f"one of {list(REVIEW_MODES)}"
+        _fail(errors, "review", f"one of {list(REVIEW_MODES)}", "admin.policy.err.review")
     rules = []
     for index, rule_raw in enumerate(raw.get("rules") or []):
         path = f"rules.{index}"
         if not isinstance(rule_raw, dict):
-            errors[path] = "a rule object"
+            _fail(errors, path, "a rule object", "admin.policy.err.rule")
             continue
         conditions = [
             _condition(c, f"{path}.conditions.{i}", errors) for i, c in enumerate(rule_raw.get("conditions") or [])
@@ -576,7 +597,7 @@ def policy_from_dict(raw: dict[str, Any]) -> Policy:
     for index, tier_raw in enumerate(raw.get("tiers") or []):
         path = f"tiers.{index}"
         if not isinstance(tier_raw, dict) or not str(tier_raw.get("code") or "").strip():
-            errors[path] = "a tier with a code"
+            _fail(errors, path, "a tier with a code", "admin.policy.err.tier_code")
             continue
         tiers.append(
             Tier(
@@ -592,7 +613,7 @@ def policy_from_dict(raw: dict[str, Any]) -> Policy:
             )
         )
     if len({t.code for t in tiers}) != len(tiers):
-        errors["tiers"] = "tier codes must be unique"
+        _fail(errors, "tiers", "tier codes must be unique", "admin.policy.err.tier_codes_unique")
     keep = raw.get("keep_under_value")
     policy = Policy(
         window_days=_int(raw.get("window_days", 30), "window_days", errors),
@@ -621,7 +642,7 @@ def policy_from_dict(raw: dict[str, Any]) -> Policy:
 def _flag(value: Any, path: str, errors: dict[str, str]) -> bool:
     if isinstance(value, bool):
         return value
-    errors[path] = "true or false"
+    _fail(errors, path, "true or false", "admin.policy.err.true_false")
     return True
 
 

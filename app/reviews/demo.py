@@ -49,18 +49,18 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 # (order number, first name, email, locale, [(rating, title, text, photos)] per product, what the merchant does)
 DEMO = (
-    (1030, "Anong", "anong@example.com", "th", (5, "ผ้าดีมาก ใส่สบาย", "ผ้าลินินนุ่ม ระบายอากาศดี ไซซ์ตรง", 2), "public"),
+    (1040, "Anong", "anong@example.com", "th", (5, "ผ้าดีมาก ใส่สบาย", "ผ้าลินินนุ่ม ระบายอากาศดี ไซซ์ตรง", 2), "public"),
     (
-        1031,
+        1041,
         "James",
         "james@example.com",
         "en",
         (4, "Great shirt", "Lovely fabric, slightly long in the arms.", 1),
         None,
     ),
-    (1032, "Siri", "siri@example.com", "th", (2, "สีไม่ตรงรูป", "สีซีดกว่าในรูปนิดหน่อย", 0), "private"),
-    (1033, "Emma", "emma@example.com", "en", (5, "Perfect for summer", "Breathable and well cut.", 0), None),
-    (1034, "Tom", "tom@example.com", "en", (3, "Call me", "Text me at +66 81 234 5678 for a deal", 0), "hide"),
+    (1042, "Siri", "siri@example.com", "th", (2, "สีไม่ตรงรูป", "สีซีดกว่าในรูปนิดหน่อย", 0), "private"),
+    (1043, "Emma", "emma@example.com", "en", (5, "Perfect for summer", "Breathable and well cut.", 0), None),
+    (1044, "Tom", "tom@example.com", "en", (3, "Call me", "Text me at +66 81 234 5678 for a deal", 0), "hide"),
 )
 
 

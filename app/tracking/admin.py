@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.admin import action_answer, admin_locale, admin_required, page_context, record_activity, shop_order
 from app.events import DomainEvent
 from app.extensions import db
-from app.i18n import N_, t, zone
+from app.i18n import N_, request_locale, t, zone
 from app.orders.models import Fulfillment, Order
 from app.shopify.models import Shop
 from app.storefront.links import make_track_token
@@ -22,6 +22,13 @@ from app.tracking.services import mark_parcel, tracking_settings
 from app.tracking.settings import sample_view, save_settings
 
 tracking_admin_bp = Blueprint("tracking_admin", __name__, url_prefix="/app")
+
+# What the settings' checks say (app/tracking/settings.py, branding.py), in the merchant's language.
+N_("admin.tracking.err.colour"), N_("admin.tracking.err.font"), N_("admin.tracking.err.radius")
+N_("admin.tracking.err.logo_url"), N_("admin.tracking.err.contact_email"), N_("admin.tracking.err.contact_url")
+N_("admin.tracking.err.handling_days"), N_("admin.tracking.err.stall_after_days")
+N_("admin.tracking.err.weekend_days"), N_("admin.tracking.err.holidays"), N_("admin.tracking.err.faq_too_many")
+N_("admin.tracking.err.faq_question"), N_("admin.tracking.err.faq_answer"), N_("track.settings.not_a_list")
 
 
 @tracking_admin_bp.get("/settings")
@@ -59,7 +66,8 @@ def save_settings_json():
     try:
         save_settings(db.session, g.admin.shop.id, payload)
     except BrandingError as exc:
-        return jsonify(error="invalid", fields=exc.errors), 422
+        locale = request_locale()
+        return jsonify(error="invalid", fields={field: t(locale, key) for field, key in exc.errors.items()}), 422
     return jsonify(status="saved")
 
 

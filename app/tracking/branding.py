@@ -68,13 +68,13 @@ def validate_branding(form: dict[str, Any]) -> dict[str, Any]:
             continue
         value = str(form[field] or "").strip()
         if not HEX_COLOR.match(value):
-            errors[field] = "use a colour like #1a2b3c"
+            errors[field] = "admin.tracking.err.colour"
         else:
             clean[field] = value.lower()
     if "font" in form:
         font = str(form["font"] or "system").strip()
         if font not in FONTS:
-            errors["font"] = "choose one of: " + ", ".join(FONTS)
+            errors["font"] = "admin.tracking.err.font"
         else:
             clean["font"] = font
     if "radius_px" in form:
@@ -84,11 +84,11 @@ def validate_branding(form: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError
             clean["radius_px"] = radius
         except ValueError:
-            errors["radius_px"] = f"a whole number from 0 to {MAX_RADIUS}"
+            errors["radius_px"] = "admin.tracking.err.radius"
     if "logo_url" in form:
         logo = str(form["logo_url"] or "").strip()
         if logo and (len(logo) > 1000 or web_url(logo, https_only=True) is None):
-            errors["logo_url"] = "an https:// image address"
+            errors["logo_url"] = "admin.tracking.err.logo_url"
         else:
             clean["logo_url"] = logo or None
     if errors:

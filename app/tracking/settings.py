@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.i18n import DEFAULT_LOCALE, LOCALES, format_day_range, t
+from app.i18n import LOCALES, format_day_range, t
 from app.tracking.branding import BrandingError, validate_branding
 from app.tracking.models import TrackingSettings
 from app.tracking.services import tracking_settings
 from app.validation import email_address, web_url
 
 MAX_TEXT = 1000
+MAX_FAQ = 20
 
 
 def _clean_text(value: Any, limit: int = MAX_TEXT) -> str | None:
@@ -22,7 +23,8 @@ def _clean_text(value: Any, limit: int = MAX_TEXT) -> str | None:
 
 
 def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
-    """Validate the settings a form carries; raise BrandingError naming every bad field.
+    """Validate the settings a form carries; raise BrandingError naming every bad field with a catalog key
+    (`admin.tracking.err.*`; a FAQ entry's field as `faq.<n>.q` / `faq.<n>.a`).
 
     Returns column -> clean value for the fields present only: a field the request does not carry is
     not in the result, so saving leaves it as it was (the admin's form does not show every setting).
@@ -44,24 +46,32 @@ def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
     if "faq" in form:
         items = form["faq"] if form["faq"] is not None else []
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            errors["faq"] = t(DEFAULT_LOCALE, "track.settings.not_a_list")
+            errors["faq"] = "track.settings.not_a_list"
+        elif len(items) > MAX_FAQ:
+            errors["faq"] = "admin.tracking.err.faq_too_many"
         else:
             faq = []
-            for item in items:
+            for index, item in enumerate(items):
                 question, answer = _clean_text(item.get("q"), 300), _clean_text(item.get("a"))
-                if question and answer:
-                    faq.append({"q": question, "a": answer, "locale": "th" if item.get("locale") == "th" else "en"})
-            clean["faq"] = faq[:20] or None
+                if not question and not answer:
+                    continue  # a row left empty is no entry
+                # Half an entry is refused, not dropped: dropping it would lose what the merchant typed.
+                if not question:
+                    errors[f"faq.{index}.q"] = "admin.tracking.err.faq_question"
+                if not answer:
+                    errors[f"faq.{index}.a"] = "admin.tracking.err.faq_answer"
+                faq.append({"q": question, "a": answer, "locale": "th" if item.get("locale") == "th" else "en"})
+            clean["faq"] = faq or None
     if "contact_email" in form:
         email = _clean_text(form["contact_email"], 320)
         if email and email_address(email) is None:
-            errors["contact_email"] = "an email address"
+            errors["contact_email"] = "admin.tracking.err.contact_email"
         else:
             clean["contact_email"] = email
     if "contact_url" in form:
         url = _clean_text(form["contact_url"])
-        if url and web_url(url, https_only=True) is None:
-            errors["contact_url"] = "an https:// address"
+        if url and web_url(url) is None:
+            errors["contact_url"] = "admin.tracking.err.contact_url"
         else:
             clean["contact_url"] = url
     for field, low, high in (("handling_days", 0, 30), ("stall_after_days", 1, 30)):
@@ -77,7 +87,7 @@ def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError
             clean[field] = value
         except ValueError:
-            errors[field] = f"a whole number from {low} to {high}"
+            errors[field] = f"admin.tracking.err.{field}"
     if "weekend_days" in form:
         weekend = form["weekend_days"]
         try:
@@ -86,18 +96,18 @@ def validate_settings(form: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError
             clean["weekend_days"] = days
         except (TypeError, ValueError):
-            errors["weekend_days"] = "ISO weekdays 1-7, at most three"
+            errors["weekend_days"] = "admin.tracking.err.weekend_days"
     if "holidays" in form:
         raws = form["holidays"] if form["holidays"] is not None else []
         holidays = []
         if not isinstance(raws, list):
-            errors["holidays"] = t(DEFAULT_LOCALE, "track.settings.not_a_list")
+            errors["holidays"] = "track.settings.not_a_list"
             raws = []
         for raw in raws:
             try:
                 holidays.append(date.fromisoformat(str(raw)).isoformat())
             except ValueError:
-                errors["holidays"] = f"not a date: {raw!r}"
+                errors["holidays"] = "admin.tracking.err.holidays"
         clean["holidays"] = holidays or None
     if errors:
         raise BrandingError(errors)

@@ -10,6 +10,7 @@ from app.demo import DEMO_SHOP_DOMAIN
 from app.extensions import db
 from app.recommendations.models import (
     Attribution,
+    CatalogProduct,
     CatalogSync,
     ImpressionCount,
     RecommendationClick,
@@ -58,6 +59,18 @@ def owner(make_app):
                 # Another shop's figures must never show.
                 ImpressionCount(shop_id=other.id, day=today.date(), placement="email", views=99, cards=99),
                 CatalogSync(shop_id=other.id, status="failed", error="other shop's error"),
+                *[
+                    CatalogProduct(shop_id=shop.id, shopify_product_id=pid, title=title, image_url=image)
+                    for pid, title, image in (
+                        (3, "Linen shirt", "https://cdn.shopify.com/s/files/1/shirt.jpg"),
+                        (4, "Linen trousers", None),
+                        (9, "Gift card", None),
+                        (12, "Sample sachet", None),
+                        (13, "Cotton tee 100% organic", None),
+                        (14, "Cotton_tee plain", None),
+                    )
+                ],
+                CatalogProduct(shop_id=other.id, shopify_product_id=77, title="Linen (the other shop's)"),
             ]
         )
         db.session.commit()
@@ -123,3 +136,48 @@ def test_sync_progress_is_shown_and_a_second_sync_is_refused_while_one_runs(owne
 def test_the_page_needs_a_session(client):
     assert client.get("/app/recommendations").status_code in (302, 401)
     assert client.post("/app/recommendations/api/settings", json=VALID).status_code in (302, 401)
+
+
+def test_pins_and_exclusions_must_be_products_of_this_shops_catalogue(owner):
+    client = owner.test_client()
+    for field, ids in (("pins_email", "77"), ("excluded_product_ids", "3, 999999"), ("pins_tracking_page", "")):
+        response = client.post("/app/recommendations/api/settings", json=dict(VALID, **{field: ids}))
+        if not ids:
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 400 and set(response.json["fields"]) == {field}
+        missing = ids.split(", ")[-1]
+        assert missing in response.json["fields"][field] and "catalogue" in response.json["fields"][field]
+    thai = client.post("/app/recommendations/api/settings?locale=th", json=dict(VALID, pins_email="77"))
+    assert "แคตตาล็อก" in thai.json["fields"]["pins_email"]
+    with owner.app_context():
+        settings = db.session.execute(select(RecommendationSettings)).scalar_one()
+        assert settings.pins == {} and 77 not in (settings.excluded_product_ids or [])
+
+
+def test_the_page_shows_each_chosen_product_with_its_title_and_picture(owner):
+    client = owner.test_client()
+    assert client.post("/app/recommendations/api/settings", json=VALID).status_code == 200
+    page = client.get("/app/recommendations").get_data(as_text=True)
+    picker = page.split('data-picker="pins_tracking_page"', 1)[1].split('data-picker="', 1)[0]
+    assert "Linen shirt" in picker and "Linen trousers" in picker
+    assert 'src="https://cdn.shopify.com/s/files/1/shirt.jpg"' in picker
+    assert 'name="pins_tracking_page" value="3,4"' in picker
+
+
+def test_catalogue_search_finds_titles_of_this_shop_only(owner):
+    client = owner.test_client()
+    found = client.get("/app/recommendations/api/products?q=linen").json["products"]
+    assert [p["title"] for p in found] == ["Linen shirt", "Linen trousers"]  # never the other shop's
+    assert found[0] == {
+        "id": 3,
+        "title": "Linen shirt",
+        "image_url": "https://cdn.shopify.com/s/files/1/shirt.jpg",
+        "is_recommendable": True,
+    }
+    # LIKE's wildcards are matched as themselves; titles starting with the words come first.
+    assert [p["id"] for p in client.get("/app/recommendations/api/products?q=100%").json["products"]] == [13]
+    assert [p["id"] for p in client.get("/app/recommendations/api/products?q=n_t").json["products"]] == [14]
+    assert [p["id"] for p in client.get("/app/recommendations/api/products?q=TEE").json["products"]] == [13, 14]
+    assert client.get("/app/recommendations/api/products?q=shirt").json["products"][0]["id"] == 3
+    assert len(client.get("/app/recommendations/api/products").json["products"]) == 6
