@@ -403,6 +403,7 @@ TARGETS: tuple[Target, ...] = (
     ("order_problem", "order page: an order with alerts or a return", _problem_view),
     ("attention", "exceptions queue", _attention),
 )
+PAGES: list[Target] = list(TARGETS)  # what this run measures (--pages)
 
 
 def session_token(secret: str, domain: str, lifetime: int = 60) -> str:
@@ -438,6 +439,7 @@ class PageRun:
     label: str
     totals_ms: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    sql_ms: list[float] = field(default_factory=list)  # time inside the cursor's execute, per request
     statuses: dict[int, int] = field(default_factory=dict)
     slowest: tuple[float, str, Any] = (0.0, "", None)  # (ms, statement, parameters)
     missed: int = 0  # searches whose page did not list the order searched for
@@ -471,7 +473,7 @@ def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[s
     client = app.test_client()
     runs: dict[str, PageRun] = {}
     try:
-        for label, _, build in TARGETS:
+        for label, _, build in PAGES:
             run = PageRun(label)
             warm = min(5, samples)
             for index in range(samples + warm):
@@ -488,6 +490,7 @@ def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[s
                     continue
                 run.totals_ms.append(elapsed)
                 run.counts.append(len(statements))
+                run.sql_ms.append(sum(ms for _, _, ms in statements))
                 run.statuses[response.status_code] = run.statuses.get(response.status_code, 0) + 1
                 if request[3] is not None and f'href="/app/orders/{request[3]}' not in html:
                     run.missed += 1
@@ -530,18 +533,19 @@ def url_writer(corpus: Corpus, build: Callable[[Corpus, int], Request], secret: 
 def report_in_process(runs: dict[str, PageRun], explained: dict[str, tuple[str, float, float, str]]) -> None:
     print()
     print("in-process server time (create_app + Flask test client + the session-token check, one at a time):")
-    for label, description, _ in TARGETS:
+    for label, description, _ in PAGES:
         run = runs[label]
         bad = {s: n for s, n in run.statuses.items() if s != 200}
         print(
             f"{label} in-process p50: {tp.pct(run.totals_ms, 50):.2f} ms, p95: {tp.pct(run.totals_ms, 95):.2f} ms, "
             f"p99: {tp.pct(run.totals_ms, 99):.2f} ms; statements/request: {sum(run.counts) / len(run.counts):.1f} "
-            f"(max {max(run.counts)}); non-200: {sum(bad.values())}{' ' + str(bad) if bad else ''}"
+            f"(max {max(run.counts)}); SQL p50 {tp.pct(run.sql_ms, 50):.2f} ms, p95 {tp.pct(run.sql_ms, 95):.2f} ms; "
+            f"non-200: {sum(bad.values())}{' ' + str(bad) if bad else ''}"
             + (f"; order not found: {run.missed} of {len(run.totals_ms)}" if label.startswith("search_") else "")
             + f"  ({description})"
         )
     print("EXPLAIN ANALYZE of the slowest statement seen for each page (its own SQL and parameters):")
-    for label, _, _ in TARGETS:
+    for label, _, _ in PAGES:
         name, planning, execution, summary = explained[label]
         print(
             f"{label} slowest statement: {name} took {runs[label].slowest[0]:.2f} ms; "
@@ -578,9 +582,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (gunicorn.conf.py; 2 tiny)")
     parser.add_argument("--samples", type=int, default=None, help="in-process requests per page (200; 8 tiny)")
     parser.add_argument("--tiny", action="store_true", help="a few seconds in all (for the test suite)")
+    parser.add_argument("--pages", default="", help="comma-separated page labels to measure (default: all)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--db-name", default="aftercart_bench_admin")
-    parser.add_argument("--redis-db", type=int, default=12, help="Redis db number whose aftercart:* keys are used")
+    parser.add_argument("--redis-db", type=int, default=9, help="Redis db number whose aftercart:* keys are used")
     parser.add_argument(
         "--pg-admin",
         default=os.environ.get(
@@ -631,7 +636,10 @@ def run(
     for server in servers:
         server.launch()
     enrich_s: dict[str, float] = {}
-    if stats is None:
+    if stats is not None:
+        log(f"reusing database {services.db_name} (--reuse-db): nothing loaded; migrating it to this code's head")
+        migrate(env, timeout=600)
+    else:
         log(f"created database {services.db_name}; migrating")
         migrate(env, timeout=180)
         log(f"loading {args.orders:,} orders over {args.shops} shops")
@@ -681,7 +689,7 @@ def run(
     secret = env["SHOPIFY_API_SECRET"]
     http: dict[str, tp.HttpResult] = {}
     with tp.RssMonitor(servers):
-        for label, _, build in TARGETS:
+        for label, _, build in PAGES:
             log(f"{label}: {plan.warmup:g} s warm-up, {plan.duration:g} s with {plan.connections} connections")
             http[label] = tp.drive(
                 plan, app_server, "", [], services, workdir, label, True, url_writer(corpus, build, secret)
@@ -710,7 +718,7 @@ def summarize(
     args: argparse.Namespace,
 ) -> int:
     checks = {}
-    for label, _, _ in TARGETS:
+    for label, _, _ in PAGES:
         checks[f"{label} one at a time"] = tp.pct(inproc[label].totals_ms, 95)
         checks[f"{label} under load"] = tp.pct(http[label].server_ms, 95)
     missed = [name for name, value in checks.items() if value >= TARGET_P95_MS]
@@ -735,6 +743,7 @@ def summarize(
                 "inprocess_p95_ms": ms(inproc[label].totals_ms, 95),
                 "inprocess_p99_ms": ms(inproc[label].totals_ms, 99),
                 "statements": round(sum(inproc[label].counts) / len(inproc[label].counts), 1),
+                "sql_p50_ms": ms(inproc[label].sql_ms, 50),
                 "slowest_statement": explained[label][0],
                 "slowest_statement_ms": round(inproc[label].slowest[0], 2),
                 "load_rps": round(http[label].rps, 1),
@@ -743,7 +752,7 @@ def summarize(
                 "load_p99_ms": ms(http[label].server_ms, 99),
                 "ok200": http[label].ok200,
             }
-            for label, _, _ in TARGETS
+            for label, _, _ in PAGES
         },
         "bare": {"rps": round(http["bare"].rps, 1), "p95_ms": ms(http["bare"].server_ms, 95)},
         "peak_rss_mb": {s.name: round(max(s.peak_kb.values()) / 1024, 1) if s.peak_kb else None for s in servers},
@@ -762,6 +771,12 @@ def summarize(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.pages:
+        wanted = set(args.pages.split(","))
+        PAGES[:] = [target for target in TARGETS if target[0] in wanted]
+        if len(PAGES) != len(wanted):
+            log(f"unknown pages: {sorted(wanted - {t[0] for t in TARGETS})}")
+            return 2
     if args.loadgen == "auto":
         args.loadgen = "wrk" if shutil.which("wrk") else "python"
         if args.loadgen == "python":
@@ -778,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
         urls_per_window=500 if args.tiny else 5_000,
     )
     windows = math.ceil(plan.duration / tp.SIGNED_WINDOW_S) + 1
-    pages = len(TARGETS) + 1
+    pages = len(PAGES) + 1
     bound = int(
         180 + args.orders * 0.0025 + pages * (plan.warmup + plan.duration + 5 * windows) + pages * args.samples * 0.3
     )
