@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -60,23 +61,24 @@ TOKEN_LIFETIME_S = 120  # a load window (<= 60 s) never outlives its session tok
 
 # --------------------------------------------------------------------------- what the admin shows
 
-# Run in order in one transaction after the tracking data set is loaded; %(now)s is the load's clock.
+# Run in order in one transaction after the tracking data set is loaded. Rows are picked by a hash of their id:
+# order i belongs to shop i % K, so a plain `id % n` would put all of a kind in a few shops.
 ENRICH_SQL = (
     (
         "problem parcels",
         # Among parcels in transit: 1 in 50 an exception, 1 in 50 back to the sender, 1 in 25 stalled.
         """
         UPDATE fulfillments SET
-            shipment_state = CASE WHEN id %% 50 = 11 THEN 'exception' ELSE 'returned_to_sender' END,
+            shipment_state = CASE WHEN abs(hashint8(id)) %% 50 = 11 THEN 'exception' ELSE 'returned_to_sender' END,
             shipment_status = 'failure',
             estimate_from = NULL, estimate_to = NULL, estimate_source = NULL
-        WHERE shipment_state = 'in_transit' AND NOT is_delayed AND id %% 50 IN (11, 13)
+        WHERE shipment_state = 'in_transit' AND NOT is_delayed AND abs(hashint8(id)) %% 50 IN (11, 13)
         """,
     ),
     (
         "stalled parcels",
         "UPDATE fulfillments SET is_stalled = true"
-        " WHERE shipment_state = 'in_transit' AND NOT is_delayed AND id %% 25 = 7",
+        " WHERE shipment_state = 'in_transit' AND NOT is_delayed AND abs(hashint8(id)) %% 25 = 7",
     ),
     (
         "their orders' status",
@@ -143,9 +145,9 @@ ENRICH_SQL = (
                json_build_object('order_name', o.name, 'carrier', f.carrier_name,
                                  'tracking_number', f.tracking_number, 'tracking_url', f.tracking_url),
                f.last_scan_at + interval '1 day', f.last_scan_at + interval '1 day',
-               CASE WHEN f.id %% 10 BETWEEN 3 AND 6 THEN f.last_scan_at + interval '2 days' END,
-               CASE WHEN f.id %% 10 >= 7 THEN f.last_scan_at + interval '3 days' END,
-               CASE WHEN f.id %% 10 >= 7 THEN 'bench-staff' END
+               CASE WHEN abs(hashint8(f.id)) %% 10 BETWEEN 3 AND 6 THEN f.last_scan_at + interval '2 days' END,
+               CASE WHEN abs(hashint8(f.id)) %% 10 >= 7 THEN f.last_scan_at + interval '3 days' END,
+               CASE WHEN abs(hashint8(f.id)) %% 10 >= 7 THEN 'bench-staff' END
         FROM fulfillments f
         JOIN orders o ON o.shop_id = f.shop_id AND o.shopify_order_id = f.shopify_order_id
         CROSS JOIN LATERAL (VALUES
@@ -165,14 +167,15 @@ ENRICH_SQL = (
                                      credit_amount, price_difference, requested_at, resolved_at, created_at,
                                      updated_at)
         SELECT o.shop_id, o.shopify_order_id, o.id, o.name || '-R1', 'bench:' || o.id, 'portal',
-               (ARRAY['requested', 'approved', 'in_transit', 'received', 'resolved', 'declined'])[o.id %% 6 + 1],
-               'refund', 'too_small', 'It does not fit.', coalesce(o.customer_locale, 'en'), o.id %% 2 = 0, false,
-               o.currency, o.total_price, 0, 0, 0, CASE WHEN o.id %% 6 = 4 THEN o.total_price ELSE 0 END, 0, 0,
+               (ARRAY['requested', 'approved', 'in_transit', 'received', 'resolved', 'declined'])[x.h %% 6 + 1],
+               'refund', 'too_small', 'It does not fit.', coalesce(o.customer_locale, 'en'), x.h %% 2 = 0, false,
+               o.currency, o.total_price, 0, 0, 0, CASE WHEN x.h %% 6 = 4 THEN o.total_price ELSE 0 END, 0, 0,
                o.closed_at + interval '3 days',
-               CASE WHEN o.id %% 6 IN (4, 5) THEN o.closed_at + interval '9 days' END,
+               CASE WHEN x.h %% 6 IN (4, 5) THEN o.closed_at + interval '9 days' END,
                o.closed_at + interval '3 days', o.closed_at + interval '3 days'
         FROM orders o
-        WHERE o.status = 'delivered' AND o.id %% 33 = 5
+        CROSS JOIN LATERAL (SELECT abs(hashint8(o.id)) AS h) AS x
+        WHERE o.status = 'delivered' AND x.h %% 33 = 5
         """,
     ),
     (
@@ -506,6 +509,31 @@ def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[s
     return runs
 
 
+def explain_generic(services: tp.Services, statement: str, parameters: Any) -> tuple[str, float, float, str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of one statement the way the app runs it: prepared, with a generic plan
+    (app/db.py's use_generic_plans), executed with the request's own values. A plain EXPLAIN with the values
+    inline shows the plan PostgreSQL would pick for those values, which the app never gets."""
+    from psycopg import ClientCursor
+
+    names: list[str] = []
+
+    def placeholder(match: re.Match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", placeholder, statement).replace("%%", "%")
+    with services.pg(services.database_url) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(f"PREPARE bench_statement AS {prepared}")
+        values = [parameters[name] for name in names]
+        arguments = f"({ClientCursor(conn).mogrify(', '.join(['%s'] * len(values)), values)})" if values else ""
+        plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE bench_statement{arguments}").fetchone()[0]
+    root = plan[0]
+    nodes = " > ".join(tp.plan_nodes(root["Plan"]))
+    return tp.statement_label(statement), root["Planning Time"], root["Execution Time"], nodes
+
+
 # --------------------------------------------------------------------------- under load
 
 
@@ -544,7 +572,7 @@ def report_in_process(runs: dict[str, PageRun], explained: dict[str, tuple[str, 
             + (f"; order not found: {run.missed} of {len(run.totals_ms)}" if label.startswith("search_") else "")
             + f"  ({description})"
         )
-    print("EXPLAIN ANALYZE of the slowest statement seen for each page (its own SQL and parameters):")
+    print("EXPLAIN ANALYZE of the slowest statement seen for each page (its SQL and values, generic plan as the app):")
     for label, _, _ in PAGES:
         name, planning, execution, summary = explained[label]
         print(
@@ -680,8 +708,7 @@ def run(
     explained = {}
     for label, run_ in inproc.items():
         _, statement, parameters = run_.slowest
-        found = tp.explain_statements(services, [(statement, parameters)]) if statement else []
-        explained[label] = found[0] if found else ("none", 0.0, 0.0, "")
+        explained[label] = explain_generic(services, statement, parameters) if statement else ("none", 0.0, 0.0, "")
     report_in_process(inproc, explained)
     print(f"benchmark process peak RSS while serving in-process: {self_peak / 1024:.1f} MB")
     print(f"  (before the in-process run: {self_before / 1024:.1f} MB)")

@@ -929,7 +929,7 @@ class InProcess:
     cpu_ms: list[float] = field(default_factory=list)  # CPU time of this (the serving) thread
 
 
-def _statement_label(statement: str) -> str:
+def statement_label(statement: str) -> str:
     text = " ".join(statement.split())
     if text.upper().startswith("SELECT 1"):
         return "SELECT 1 (pool pre-ping)"
@@ -1009,7 +1009,7 @@ def time_in_process(env: dict[str, str], lookups: list[Lookup], samples: int, pr
                 run.sql_count.append(len(current["sql"]))
                 run.redis_ms.append(current["redis"])
                 for statement, _, ms in current["sql"]:
-                    run.per_statement[_statement_label(statement)].append(ms)
+                    run.per_statement[statement_label(statement)].append(ms)
                 run.last_statements = [(s, p) for s, p, _ in current["sql"]]
             if label in profilers:
                 profilers[label].disable()
@@ -1062,7 +1062,7 @@ def print_profile(label: str, profiler: Any, samples: int) -> None:
     print(buffer.getvalue())
 
 
-def _plan_nodes(node: dict[str, Any]) -> list[str]:
+def plan_nodes(node: dict[str, Any]) -> list[str]:
     name = node["Node Type"]
     if node.get("Index Name"):
         name += f" using {node['Index Name']}"
@@ -1071,7 +1071,7 @@ def _plan_nodes(node: dict[str, Any]) -> list[str]:
     buffers = f"buffers hit={node.get('Shared Hit Blocks', 0)} read={node.get('Shared Read Blocks', 0)}"
     out = [f"{name} (rows={node.get('Actual Rows')}, {buffers})"]
     for child in node.get("Plans", []):
-        out.extend(_plan_nodes(child))
+        out.extend(plan_nodes(child))
     return out
 
 
@@ -1085,8 +1085,8 @@ def explain_statements(services: Services, statements: list[tuple[str, Any]]) ->
                 continue
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters).fetchone()[0]
             root = plan[0]
-            nodes = " > ".join(_plan_nodes(root["Plan"]))
-            out.append((_statement_label(statement), root["Planning Time"], root["Execution Time"], nodes))
+            nodes = " > ".join(plan_nodes(root["Plan"]))
+            out.append((statement_label(statement), root["Planning Time"], root["Execution Time"], nodes))
     return out
 
 
