@@ -42,7 +42,11 @@ HAPPENED_AT_KEY = "aftercart_domain_events_happened_at"
 
 class DomainEvent(ShopScoped, db.Model):
     __tablename__ = "domain_events"
-    __table_args__ = (UniqueConstraint("shop_id", "dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "dedupe_key"),
+        # An order's events (the admin's order page: when a parcel was flagged delayed or stalled).
+        db.Index("ix_domain_events_shop_id_shopify_order_id", "shop_id", "shopify_order_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)

@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -328,17 +328,17 @@ EVENT_MESSAGES = {
 
 ORDER_COLUMNS = (
     "id", "shop_id", "shopify_order_id", "admin_graphql_api_id", "name", "order_number", "shopify_customer_id",
-    "email", "phone", "customer_first_name", "customer_locale", "financial_status", "fulfillment_status",
-    "total_price", "currency", "line_items", "shipping_country", "shipping_province", "status",
+    "email", "phone", "customer_first_name", "customer_name", "phone_key", "customer_locale", "financial_status",
+    "fulfillment_status", "total_price", "currency", "line_items", "shipping_country", "shipping_province", "status",
     "is_fulfillment_overdue", "cancelled_at", "closed_at", "shopify_created_at", "shopify_updated_at", "created_at",
     "updated_at",
 )  # fmt: skip
 FULFILLMENT_COLUMNS = (
     "id", "shop_id", "shopify_fulfillment_id", "shopify_order_id", "admin_graphql_api_id", "name", "status",
-    "shipment_status", "tracking_company", "tracking_numbers", "tracking_urls", "line_items", "destination_country",
-    "shopify_created_at", "shopify_updated_at", "created_at", "updated_at", "shipment_state", "carrier_code",
-    "carrier_name", "tracking_url", "shipped_at", "delivered_at", "last_scan_at", "carrier_estimated_delivery_at",
-    "estimate_from", "estimate_to", "estimate_source", "is_delayed", "is_stalled",
+    "shipment_status", "tracking_company", "tracking_numbers", "tracking_number", "tracking_urls", "line_items",
+    "destination_country", "shopify_created_at", "shopify_updated_at", "created_at", "updated_at", "shipment_state",
+    "carrier_code", "carrier_name", "tracking_url", "shipped_at", "delivered_at", "last_scan_at",
+    "carrier_estimated_delivery_at", "estimate_from", "estimate_to", "estimate_source", "is_delayed", "is_stalled",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "id", "shop_id", "shopify_fulfillment_id", "shopify_order_id", "source", "external_id", "status", "raw_status",
@@ -440,8 +440,10 @@ class TrackingNumbers:
 class DataSet:
     """Deterministic rows for N orders over K shops; order i belongs to shop i % K (numbers from #1001)."""
 
-    def __init__(self, n_orders: int, n_shops: int, seed: int = 20261122) -> None:
+    def __init__(self, n_orders: int, n_shops: int, seed: int = 20261122, affixes: bool = False) -> None:
         self.n_orders = n_orders
+        # With `affixes`, every fourth shop names its orders with Shopify's prefix/suffix setting: EU-1001-B.
+        self.affixed = [affixes and index % 4 == 1 for index in range(n_shops)]
         self.n_shops = n_shops
         self.rng = random.Random(seed)
         self.now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -537,6 +539,7 @@ class DataSet:
         today = self.today
         now = self.now
         numbers = self.numbers
+        affixed = self.affixed
         catalog = PRODUCT_CATALOG
         n_catalog = len(catalog)
         n_first, n_last, n_mail = len(FIRST_NAMES), len(LAST_NAMES), len(MAIL_DOMAINS)
@@ -554,6 +557,7 @@ class DataSet:
                 shop_id = i % n_shops + 1
                 number = 1001 + i // n_shops
                 tz, currency, country, country_name, locale, places, companies = profiles[shop_id - 1]
+                order_name = f"EU-{number}-B" if affixed[shop_id - 1] else f"#{number}"
                 roll = rnd()
                 outcome = OUTCOMES[-1]
                 for share_end, candidate in zip(cumulative, OUTCOMES, strict=True):
@@ -581,11 +585,12 @@ class DataSet:
                 email = f"{first}.{last}{i}@{MAIL_DOMAINS[int(rnd() * n_mail)]}"
                 if i % 10 == 3:
                     email = email.capitalize()  # shoppers type it in any case; the lookup ignores case
-                phone = (
-                    f"+66 8{1 + int(rnd() * 9)} {100 + int(rnd() * 900)} {1000 + int(rnd() * 9000)}"
-                    if country == "TH" and i % 2
-                    else null
-                )
+                if country == "TH" and i % 2:
+                    mobile = f"8{1 + int(rnd() * 9)}{100 + int(rnd() * 900)}{1000 + int(rnd() * 9000)}"
+                    phone = f"+66 {mobile[:2]} {mobile[2:5]} {mobile[5:]}"
+                    phone_digits = mobile  # the search key: the national number's last nine digits
+                else:
+                    phone = phone_digits = null
                 prices = local_prices if currency in ("THB", "JPY") else usd_prices
                 order_items = []
                 ful_items = []
@@ -614,12 +619,14 @@ class DataSet:
                             str(shop_id),
                             str(shopify_order_id),
                             f"gid://shopify/Order/{shopify_order_id}",
-                            f"#{number}",
+                            order_name,
                             str(number),
                             str(CUSTOMER_ID0 + i // 2),
                             email,
                             phone,
                             first.capitalize(),
+                            f"{first.capitalize()} {last.capitalize()}",
+                            phone_digits,
                             locale,
                             "paid",
                             "fulfilled",
@@ -667,11 +674,12 @@ class DataSet:
                             str(fulfillment_id),
                             str(shopify_order_id),
                             f"gid://shopify/Fulfillment/{fulfillment_id}",
-                            f"#{number}.1",
+                            f"{order_name}.1",
                             "success",
                             final_status,
                             company,
                             f'["{tracking_number}"]',
+                            tracking_number,  # already as the search keeps it: upper case, letters and digits
                             f'["{tracking_url}"]' if tracking_url else "[]",
                             "[" + ",".join(ful_items) + "]",
                             country,
@@ -921,7 +929,7 @@ class InProcess:
     cpu_ms: list[float] = field(default_factory=list)  # CPU time of this (the serving) thread
 
 
-def _statement_label(statement: str) -> str:
+def statement_label(statement: str) -> str:
     text = " ".join(statement.split())
     if text.upper().startswith("SELECT 1"):
         return "SELECT 1 (pool pre-ping)"
@@ -1001,7 +1009,7 @@ def time_in_process(env: dict[str, str], lookups: list[Lookup], samples: int, pr
                 run.sql_count.append(len(current["sql"]))
                 run.redis_ms.append(current["redis"])
                 for statement, _, ms in current["sql"]:
-                    run.per_statement[_statement_label(statement)].append(ms)
+                    run.per_statement[statement_label(statement)].append(ms)
                 run.last_statements = [(s, p) for s, p, _ in current["sql"]]
             if label in profilers:
                 profilers[label].disable()
@@ -1054,7 +1062,7 @@ def print_profile(label: str, profiler: Any, samples: int) -> None:
     print(buffer.getvalue())
 
 
-def _plan_nodes(node: dict[str, Any]) -> list[str]:
+def plan_nodes(node: dict[str, Any]) -> list[str]:
     name = node["Node Type"]
     if node.get("Index Name"):
         name += f" using {node['Index Name']}"
@@ -1063,7 +1071,7 @@ def _plan_nodes(node: dict[str, Any]) -> list[str]:
     buffers = f"buffers hit={node.get('Shared Hit Blocks', 0)} read={node.get('Shared Read Blocks', 0)}"
     out = [f"{name} (rows={node.get('Actual Rows')}, {buffers})"]
     for child in node.get("Plans", []):
-        out.extend(_plan_nodes(child))
+        out.extend(plan_nodes(child))
     return out
 
 
@@ -1077,8 +1085,8 @@ def explain_statements(services: Services, statements: list[tuple[str, Any]]) ->
                 continue
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters).fetchone()[0]
             root = plan[0]
-            nodes = " > ".join(_plan_nodes(root["Plan"]))
-            out.append((_statement_label(statement), root["Planning Time"], root["Execution Time"], nodes))
+            nodes = " > ".join(plan_nodes(root["Plan"]))
+            out.append((statement_label(statement), root["Planning Time"], root["Execution Time"], nodes))
     return out
 
 
@@ -1370,9 +1378,11 @@ def drive(
     workdir: Path,
     label: str,
     every_path: bool = False,
+    url_writer: Callable[[Path, int, int], None] | None = None,
 ) -> HttpResult:
     """Warm up, then load the server for plan.duration seconds in windows of <= 60 s, each with
-    freshly signed URLs and fresh rate-limit windows; server time comes from the access log."""
+    freshly signed URLs and fresh rate-limit windows; server time comes from the access log.
+    `url_writer(path, count, offset)` writes other URLs than the tracking lookups (benchmarks/admin.py)."""
     url_file = workdir / f"urls-{label}.txt"
     result = HttpResult()
     offset = 0
@@ -1380,7 +1390,10 @@ def drive(
     def window(seconds: float) -> dict[str, Any]:
         nonlocal offset
         services.clear_app_keys()
-        write_urls(url_file, target_path, lookups, plan.urls_per_window, offset)
+        if url_writer is not None:
+            url_writer(url_file, plan.urls_per_window, offset)
+        else:
+            write_urls(url_file, target_path, lookups, plan.urls_per_window, offset)
         offset += plan.urls_per_window
         if plan.loadgen == "wrk":
             return run_wrk(server.port, url_file, seconds, plan.connections, plan.wrk_threads)

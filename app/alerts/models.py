@@ -51,6 +51,8 @@ class MerchantAlert(ShopScoped, db.Model):
         db.Index("ix_merchant_alerts_shop_id_open", "shop_id", "resolved_at", "handled_at", "created_at"),
         db.Index("ix_merchant_alerts_shop_id_fulfillment", "shop_id", "shopify_fulfillment_id"),
         db.Index("ix_merchant_alerts_shop_id_order", "shop_id", "shopify_order_id"),
+        # The queue's "recently handled": newest first, read from the index end without sorting the shop's alerts.
+        db.Index("ix_merchant_alerts_shop_id_handled_at", "shop_id", "handled_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

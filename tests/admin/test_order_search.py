@@ -177,3 +177,15 @@ def test_search_is_scoped_to_the_signed_in_shop(shop):
     client = shop.test_client()
     assert _names(client.get("/app/orders", query_string={"q": "secret@other.example"})) == []
     assert "secret@other.example" not in client.get("/app/orders.csv").get_data(as_text=True)
+
+
+def test_a_name_with_quotes_or_backslashes_is_matched_as_typed(shop):
+    """The name prefix is written into the SQL as a literal (a generic plan cannot use a bound LIKE pattern on
+    the index): quotes, backslashes and wildcards in it stay text."""
+    with shop.app_context():
+        _order(shop.shop_id, 62, customer={"id": 900, "first_name": "Seán", "last_name": "O'Brien\\_%"})
+        db.session.commit()
+    client = shop.test_client()
+    assert _names(client.get("/app/orders", query_string={"q": "seán o'brien\\_%"})) == ["#1062"]
+    assert _names(client.get("/app/orders", query_string={"q": "seán o'brien\\__"})) == []
+    assert _names(client.get("/app/orders", query_string={"q": "o'"})) == []
