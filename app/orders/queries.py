@@ -132,7 +132,7 @@ def _parcel_order_ids(shop_id: int, condition: ColumnElement[bool]) -> Select:
 def _any_of(branches: list[Select]) -> ColumnElement[bool] | None:
     """Orders any branch finds. Each branch is one indexed lookup of the shop's orders, so the page reads the few
     orders they find and sorts those: an OR of the same conditions, one of them on the parcels, made PostgreSQL walk
-    every order of the shop newest first and test each one (150-600 ms at 10,000 orders a shop; benchmarks/admin.py)."""
+    every order of the shop newest first and test each one (150-750 ms at 10,000 orders a shop; benchmarks/admin.py)."""
     if not branches:
         return None
     return Order.id.in_(branches[0] if len(branches) == 1 else union_all(*branches))
