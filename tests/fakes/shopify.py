@@ -792,7 +792,13 @@ class FakeShopify:
                 value = execute_returns_field(self, shop, operation.kind, f, args, args_of)
             elif f.name in (shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS):
                 value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
-            elif operation.kind == "mutation" and f.name in shopify_metafields.MUTATION_FIELDS:
+            elif (
+                operation.kind == "mutation"
+                and f.name in shopify_metafields.MUTATION_FIELDS
+                and not _owners_are_orders(args)
+            ):
+                # Product metafields (the reviews' standard definitions); order metafields (the inserts' links)
+                # are kept on the order node below.
                 value = self._project(shopify_metafields.metafields_set(shop, args), f, "MetafieldsSetPayload", args_of)
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
@@ -1170,3 +1176,10 @@ def fake_shopify(base_settings: Settings) -> Iterator[FakeShopify]:
     ).start()
     yield fake
     fake.stop()
+
+
+def _owners_are_orders(args: dict[str, Any]) -> bool:
+    inputs = args.get("metafields") or []
+    return bool(inputs) and all(
+        isinstance(item, dict) and str(item.get("ownerId", "")).startswith("gid://shopify/Order/") for item in inputs
+    )
