@@ -86,10 +86,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["_"] = _
 
 
+_LOCALE_KEY = "aftercart.locale"
+
+
 def request_locale() -> str:
     if not has_request_context():
         return DEFAULT_LOCALE
-    return negotiate_locale(request.args.get("locale"), request.accept_languages.best)
+    # Kept in the request's environ: every `_()` asks, and a page of 50 rows asks thousands of times (werkzeug
+    # raises and catches an HTTPException for each `args.get` of a missing key).
+    environ = request.environ
+    locale = environ.get(_LOCALE_KEY)
+    if locale is None:
+        locale = environ[_LOCALE_KEY] = negotiate_locale(request.args.get("locale"), request.accept_languages.best)
+    return locale
 
 
 def _(key: str, **values: object) -> str:

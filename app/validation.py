@@ -8,6 +8,7 @@ message that fails for good.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,14 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
 
 
+# In ASCII, whitespace and control characters are exactly these; other text is checked character by character.
+_UNSAFE_ASCII = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _has_space_or_control(text: str) -> bool:
+    return any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text)
+
+
 def web_url(value: Any, *, https_only: bool = False) -> str | None:
     """The value when it is an absolute http(s) URL with a host, else None.
 
@@ -37,7 +46,7 @@ def web_url(value: Any, *, https_only: bool = False) -> str | None:
     candidate = value.strip(" ")
     if not candidate or len(candidate) > MAX_URL:
         return None
-    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in candidate):
+    if _UNSAFE_ASCII.search(candidate) if candidate.isascii() else _has_space_or_control(candidate):
         return None
     try:
         parts = urlsplit(candidate)

@@ -4,6 +4,7 @@ where they are written out (the `http_url` filter), for rows stored before the c
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import pytest
@@ -41,6 +42,13 @@ UNSAFE = [
 @pytest.mark.parametrize("value", UNSAFE)
 def test_web_url_accepts_only_absolute_http_addresses_with_a_host(value):
     assert web_url(value) is None
+
+
+@pytest.mark.parametrize("ch", [chr(c) for c in range(0x80)] + ["\u00a0", "\u2028", "\u200b", "\u202e", "\ufeff"])
+def test_web_url_refuses_whitespace_and_control_characters_anywhere(ch):
+    unsafe = ch.isspace() or unicodedata.category(ch).startswith("C") or ch == "\\"  # a backslash: see UNSAFE
+    for value in (f"https://shop.example/a{ch}b", f"https://shop.example/ก{ch}b"):
+        assert (web_url(value) is None) == unsafe, (hex(ord(ch)), value)
 
 
 def test_web_url_keeps_ordinary_carrier_pages():
