@@ -448,8 +448,13 @@ class PageRun:
     missed: int = 0  # searches whose page did not list the order searched for
 
 
-def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[str, PageRun]:
-    """Every page through the real request path in this process, one request at a time."""
+def time_in_process(
+    env: dict[str, str], corpus: Corpus, samples: int, profile_dir: Path | None = None
+) -> dict[str, PageRun]:
+    """Every page through the real request path in this process, one request at a time (with --profile DIR,
+    each page's timed requests under cProfile, written to DIR/<page>.prof)."""
+    import cProfile
+
     from sqlalchemy import event
 
     from app import create_app
@@ -479,7 +484,10 @@ def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[s
         for label, _, build in PAGES:
             run = PageRun(label)
             warm = min(5, samples)
+            profiler = cProfile.Profile() if profile_dir is not None else None
             for index in range(samples + warm):
+                if profiler is not None and index == warm:
+                    profiler.enable()
                 request = build(corpus, index)
                 path, query = signed(request, session_token(secret, request[0]))
                 current = []
@@ -500,6 +508,9 @@ def time_in_process(env: dict[str, str], corpus: Corpus, samples: int) -> dict[s
                 for statement, parameters, ms in statements:
                     if ms > run.slowest[0] and not statement.lstrip().upper().startswith(("SELECT 1", "COMMIT")):
                         run.slowest = (ms, statement, parameters)
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(profile_dir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".prof"))
             runs[label] = run
             log(f"  {label}: in-process p95 {tp.pct(run.totals_ms, 95):.1f} ms")
     finally:
@@ -624,6 +635,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis", default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"))
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
     parser.add_argument("--reuse-db", action="store_true", help="reuse a --keep-db database of the same size")
+    parser.add_argument("--profile", type=Path, default=None, help="write each page's cProfile to this folder")
     parser.add_argument("--enforce-target", action="store_true", help="exit 3 when a p95 target is missed")
     args = parser.parse_args(argv)
     defaults = {
@@ -703,7 +715,7 @@ def run(
     corpus = sample_corpus(services, args.orders, 2_000 if args.tiny else 20_000, deep)
     log(f"timing {args.samples} in-process requests per page")
     self_before = proc_status(os.getpid()).get("VmHWM", 0)
-    inproc = time_in_process(env, corpus, args.samples)
+    inproc = time_in_process(env, corpus, args.samples, args.profile)
     self_peak = proc_status(os.getpid()).get("VmHWM", 0)
     explained = {}
     for label, run_ in inproc.items():

@@ -45,7 +45,8 @@ def attention_page():
     """Parcels that need the shop: open alerts, oldest first, with what was told and one-click handling."""
     shop = g.admin.shop
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
-    alerts = open_alerts(db.session, shop.id, kind)
+    page = open_alerts(db.session, shop.id, kind, after=request.args.get("after"))
+    alerts = page.alerts
     order_ids = {a.shopify_order_id for a in alerts if a.shopify_order_id}
     orders = (
         dict(
@@ -75,6 +76,9 @@ def attention_page():
         "admin/alerts/attention.html",
         age=lambda moment: format_timedelta(now - moment, locale=locale, threshold=1.5),
         alerts=alerts,
+        page=page,
+        is_first_page=not request.args.get("after"),
+        page_args={**({"kind": kind} if kind else {}), **_locale_arg()},
         handled=handled,
         orders=orders,
         kinds=KINDS,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from app.alerts.models import KINDS, AlertSettings, MerchantAlert
 from app.db import insert_unless_present, utcnow
@@ -383,14 +384,54 @@ def send_test(shop: Shop, settings: AlertSettings) -> Delivery:
     return Delivery(emailed=emailed, webhook=webhook, error="; ".join(errors)[:255] or None)
 
 
-def open_alerts(session: Session, shop_id: int, kind: str | None = None, limit: int = 200) -> list[MerchantAlert]:
-    """The attention queue: open alerts, oldest first (the longest-waiting parcel is the most urgent)."""
-    query = select(MerchantAlert).where(
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    alerts: list[MerchantAlert]
+    total: int  # open alerts of this kind in all, not only on this page
+    next_cursor: str | None  # "<created iso>|<id>" of the last row, when more follow
+
+
+def open_alerts(
+    session: Session, shop_id: int, kind: str | None = None, after: str | None = None, limit: int = QUEUE_PAGE_SIZE
+) -> QueuePage:
+    """The attention queue: open alerts, oldest first (the longest-waiting parcel is the most urgent), a page at
+    a time after `after` (keyset: the last page costs what the first does)."""
+    condition = and_(
         MerchantAlert.shop_id == shop_id, MerchantAlert.resolved_at.is_(None), MerchantAlert.handled_at.is_(None)
     )
     if kind in KINDS:
-        query = query.where(MerchantAlert.kind == kind)
-    return list(session.execute(query.order_by(MerchantAlert.created_at).limit(limit)).scalars())
+        condition = and_(condition, MerchantAlert.kind == kind)
+    query = select(MerchantAlert).where(condition)
+    start = _queue_cursor(after)
+    if start is not None:
+        query = query.where(tuple_(MerchantAlert.created_at, MerchantAlert.id) > tuple_(*start))
+    rows = list(
+        session.execute(query.order_by(MerchantAlert.created_at, MerchantAlert.id).limit(limit + 1)).scalars()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    total = session.execute(select(func.count()).select_from(MerchantAlert).where(condition)).scalar_one()
+    last = rows[-1] if more and rows else None
+    return QueuePage(rows, total, f"{_micros(last.created_at)}.{last.id}" if last is not None else None)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment.replace(tzinfo=moment.tzinfo or UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _queue_cursor(cursor: str | None) -> tuple[BindParameter, BindParameter] | None:
+    """The bounds of "<created, in microseconds since 1970>.<id>"; None (the first page) for anything else."""
+    micros, _, row_id = (cursor or "").partition(".")
+    if not (micros.isdigit() and row_id.isdigit() and len(micros) <= 18 and len(row_id) <= 18):
+        return None
+    created = _EPOCH + timedelta(microseconds=int(micros))
+    return bindparam(None, created, type_=MerchantAlert.created_at.type), bindparam(None, int(row_id))
 
 
 def mark_handled(session: Session, shop_id: int, alert_id: int, who: str) -> MerchantAlert | None:

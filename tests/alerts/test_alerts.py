@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -251,3 +252,47 @@ def test_settings_are_checked_field_by_field_and_a_test_can_be_sent(alert_app, s
     (mail,) = smtp.mailbox.messages
     assert mail["Subject"] == "การแจ้งเตือนทดสอบจาก Aftercart"
     assert receiver.payloads()[0]["type"] == "test"
+
+
+def test_the_attention_queue_pages_oldest_first_with_the_filter_kept(alert_app):
+    shop_id = _shop_id(alert_app)
+    _shop(alert_app)
+    start = utcnow() - timedelta(days=30)
+    with alert_app.app_context():
+        other = Shop(domain="other-shop.myshopify.com", is_installed=True)
+        db.session.add(other)
+        db.session.flush()
+        for index in range(120):
+            kind = "stalled" if index % 3 == 0 else "exception"
+            db.session.add(
+                MerchantAlert(
+                    shop_id=shop_id,
+                    dedupe_key=f"bulk:{index}",
+                    kind=kind,
+                    detail={"order_name": f"#{5000 + index}"},
+                    # two alerts per moment: the page boundary falls between rows of the same time
+                    created_at=start + timedelta(minutes=index // 2),
+                    handled_at=start if index % 10 == 9 else None,
+                )
+            )
+        db.session.add(MerchantAlert(shop_id=other.id, dedupe_key="theirs", kind="exception", created_at=start))
+        db.session.commit()
+    from tests.fakes.shopify import make_id_token
+
+    client = alert_app.test_client()
+    seen: list[str] = []
+    url = f"/app/attention?shop={SHOP}&id_token={make_id_token(SHOP)}"
+    pages = 0
+    while url and pages < 5:
+        html = client.get(url).get_data(as_text=True)
+        pages += 1
+        assert "Open problems: 108" in html
+        seen += re.findall(r"#(5\d{3})<", html.split("Recently handled")[0])
+        after = re.search(r'href="/app/attention\?after=([^"&]+)[^"]*" rel="next"', html)
+        url = f"/app/attention?shop={SHOP}&id_token={make_id_token(SHOP)}&after={after.group(1)}" if after else ""
+    open_names = [str(5000 + i) for i in range(120) if i % 10 != 9]
+    assert pages == 3 and seen == open_names  # every open alert once, oldest first, none handled, none of theirs
+
+    stalled = client.get(f"/app/attention?shop={SHOP}&id_token={make_id_token(SHOP)}&kind=stalled&locale=th")
+    html = stalled.get_data(as_text=True)
+    assert "ปัญหาที่ยังเปิดอยู่: 36" in html and 'rel="next"' not in html
