@@ -22,7 +22,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app.orders.models import Fulfillment, Order
 from app.orders.status import Status
@@ -301,6 +301,19 @@ def carriers_in_use(session: Session, shop_id: int) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+# What a list row shows of each parcel (templates/admin/_orders_table.html, the CSV): the rest of the row, the
+# JSON columns above all, is neither read nor decoded for a page of 50 orders.
+LIST_PARCEL_COLUMNS = (
+    Fulfillment.shopify_order_id,
+    Fulfillment.shopify_created_at,
+    Fulfillment.carrier_name,
+    Fulfillment.tracking_number,
+    Fulfillment.shipment_state,
+    Fulfillment.is_delayed,
+    Fulfillment.is_stalled,
+)
+
+
 def shipments_by_order(session: Session, shop_id: int, orders: list[Order]) -> dict[int, list[Fulfillment]]:
     """The parcels of a page of orders, in one read, by Shopify order id."""
     ids = [order.shopify_order_id for order in orders]
@@ -309,6 +322,7 @@ def shipments_by_order(session: Session, shop_id: int, orders: list[Order]) -> d
         return found
     rows = session.execute(
         select(Fulfillment)
+        .options(load_only(*LIST_PARCEL_COLUMNS, raiseload=True))
         .where(Fulfillment.shop_id == shop_id, Fulfillment.shopify_order_id.in_(ids))
         .order_by(Fulfillment.shopify_created_at, Fulfillment.id)
     ).scalars()
