@@ -428,7 +428,7 @@ def _micros(moment: datetime) -> int:
 def _queue_cursor(cursor: str | None) -> tuple[BindParameter, BindParameter] | None:
     """The bounds of "<created, in microseconds since 1970>.<id>"; None (the first page) for anything else."""
     micros, _, row_id = (cursor or "").partition(".")
-    if not (micros.isdigit() and row_id.isdigit() and len(micros) <= 18 and len(row_id) <= 18):
+    if not (micros.isdigit() and row_id.isdigit() and len(micros) <= 16 and len(row_id) <= 18):
         return None
     created = _EPOCH + timedelta(microseconds=int(micros))
     return bindparam(None, created, type_=MerchantAlert.created_at.type), bindparam(None, int(row_id))

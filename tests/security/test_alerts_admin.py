@@ -38,6 +38,32 @@ def test_another_shops_alert_cannot_be_seen_or_handled(fake_app, install_shop):
 
 
 @pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "x",
+        "1.",
+        ".1",
+        "-5.1",
+        "9" * 40 + ".1",
+        "9" * 18 + ".1",
+        "9" * 16 + ".9",
+        "1.9" * 30,
+        "2026-11-01T00:00:00+00:00|1",
+        "1' OR '1'='1",
+        "\x00",
+    ],
+)
+def test_a_made_up_queue_cursor_shows_the_first_page(fake_app, install_shop, cursor):
+    install_shop()
+    mine = _alert_of("mine-too.myshopify.com")  # another shop: its alert must never appear, whatever the cursor
+    page = fake_app.test_client().get(
+        "/app/attention", query_string={"shop": SHOP, "id_token": make_id_token(SHOP), "after": cursor}
+    )
+    assert page.status_code == 200 and f"/app/attention/{mine}/handled" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("get", "/app/attention"),
