@@ -8,6 +8,7 @@ from app.admin import admin_bp, first_webhook_received, reconciliation_ran
 from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
+from app.extension_api.api import order_status_bp, thank_you_bp
 from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
@@ -57,6 +58,9 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     tracking_storefront_bp,
     returns_storefront_bp,
     reviews_storefront_bp,
+    # Shopify's checkout and customer-account UI extensions, with their session token (/ext)
+    order_status_bp,
+    thank_you_bp,
     # anyone holding a signed link (/l)
     tracking_links_bp,
     returns_links_bp,
