@@ -92,7 +92,11 @@ def order_status_view(
         "waiting_items": sum(item["quantity"] or 0 for item in view["unfulfilled_items"]),
         "actions": {
             "return_url": f"{app_url}{returns_portal_path(shop.id, order.id)}?locale={locale}" if delivered else None,
-            "survey": {"question": survey["question"], "url": survey["action"], "answered": survey["answered"] is not None}
+            "survey": {
+                "question": survey["question"],
+                "url": survey["action"],
+                "answered": survey["answered"] is not None,
+            }
             if survey
             else None,
             **_updates(shop, order),

@@ -42,7 +42,9 @@ def test_thai_follows_the_buyers_locale(client, shop_with_order):
     body = response.get_json()
     assert body["locale"] == "th"
     delivered = next(p for p in body["parcels"] if p["status"] == "delivered")
-    assert delivered["status_label"] != "Delivered" and any("\u0e00" <= ch <= "\u0e7f" for ch in delivered["status_label"])
+    assert delivered["status_label"] != "Delivered" and any(
+        "\u0e00" <= ch <= "\u0e7f" for ch in delivered["status_label"]
+    )
 
 
 def test_a_fulfilment_cards_slot_gets_only_its_parcel(client, shop_with_order):
@@ -50,7 +52,9 @@ def test_a_fulfilment_cards_slot_gets_only_its_parcel(client, shop_with_order):
     body = client.get(url, headers=headers(session_token())).get_json()
     assert len(body["parcels"]) == 1 and body["parcels"][0]["status"] != "delivered"
     # a fulfilment of no order of ours, or not a fulfilment GID
-    missing = client.get(f"{STATUS_URL}?order={ORDER_GID}&fulfillment=gid://shopify/Fulfillment/999", headers=headers(session_token()))
+    missing = client.get(
+        f"{STATUS_URL}?order={ORDER_GID}&fulfillment=gid://shopify/Fulfillment/999", headers=headers(session_token())
+    )
     assert missing.status_code == 404
     bad = client.get(f"{STATUS_URL}?order={ORDER_GID}&fulfillment=502", headers=headers(session_token()))
     assert bad.status_code == 400 and "Fulfillment" in bad.get_json()["reason"]
@@ -58,7 +62,9 @@ def test_a_fulfilment_cards_slot_gets_only_its_parcel(client, shop_with_order):
 
 def test_sms_sign_up_needs_consent_and_then_only_asks_the_owner(client, shop_with_order):
     token = session_token()
-    refused = client.post("/ext/customer-account/sms", json={"order": ORDER_GID, "phone": "+66812345678"}, headers=headers(token))
+    refused = client.post(
+        "/ext/customer-account/sms", json={"order": ORDER_GID, "phone": "+66812345678"}, headers=headers(token)
+    )
     assert refused.status_code == 400 and refused.get_json()["error"] == "consent_required"
     accepted = client.post(
         "/ext/customer-account/sms",
@@ -75,29 +81,47 @@ def test_sms_sign_up_needs_consent_and_then_only_asks_the_owner(client, shop_wit
 def test_thank_you_block_for_a_guest_with_the_checkouts_email(client, shop_with_order):
     guest = session_token(customer_id=None)
     body = client.post(
-        "/ext/checkout/thank-you", json={"order": ORDER_GID, "email": "JON@example.com", "locale": "en"}, headers=headers(guest)
+        "/ext/checkout/thank-you",
+        json={"order": ORDER_GID, "email": "JON@example.com", "locale": "en"},
+        headers=headers(guest),
     ).get_json()
     assert body["tracked"] is True and body["question"] == "How did you hear about us?" and body["answered"] is False
-    th = client.post("/ext/checkout/thank-you", json={"order": ORDER_GID, "email": "jon@example.com", "locale": "th"}, headers=headers(guest))
+    th = client.post(
+        "/ext/checkout/thank-you",
+        json={"order": ORDER_GID, "email": "jon@example.com", "locale": "th"},
+        headers=headers(guest),
+    )
     assert th.get_json()["question"] != body["question"]
 
 
 def test_the_answer_is_kept_once_per_order_with_the_merchants_question(client, shop_with_order):
-    save_thank_you_settings(db.session, shop_with_order.id, True, {"en": "Where did you find us?", "th": "รู้จักเราจากที่ไหน"})
+    save_thank_you_settings(
+        db.session, shop_with_order.id, True, {"en": "Where did you find us?", "th": "รู้จักเราจากที่ไหน"}
+    )
     token = session_token()  # a logged-in buyer: `sub` proves the order, no email needed
-    first = client.post("/ext/checkout/answer", json={"order": ORDER_GID, "answer": "  Instagram  ad ", "locale": "en"}, headers=headers(token))
+    first = client.post(
+        "/ext/checkout/answer",
+        json={"order": ORDER_GID, "answer": "  Instagram  ad ", "locale": "en"},
+        headers=headers(token),
+    )
     assert first.status_code == 200 and first.get_json()["status"] == "saved"
     again = client.post("/ext/checkout/answer", json={"order": ORDER_GID, "answer": "A friend"}, headers=headers(token))
     assert again.get_json()["status"] == "already_answered"
     [row] = db.session.execute(select(ThankYouAnswer)).scalars()
-    assert (row.answer, row.question, row.shopify_customer_id) == ("Instagram ad", "Where did you find us?", CUSTOMER_ID)
+    assert (row.answer, row.question, row.shopify_customer_id) == (
+        "Instagram ad",
+        "Where did you find us?",
+        CUSTOMER_ID,
+    )
     view = client.post("/ext/checkout/thank-you", json={"order": ORDER_GID}, headers=headers(token)).get_json()
     assert view["answered"] is True and view["question"] is None
 
 
 def test_bad_answers_are_refused_with_a_reason(client, shop_with_order):
     token = session_token()
-    too_long = client.post("/ext/checkout/answer", json={"order": ORDER_GID, "answer": "x" * 201}, headers=headers(token))
+    too_long = client.post(
+        "/ext/checkout/answer", json={"order": ORDER_GID, "answer": "x" * 201}, headers=headers(token)
+    )
     assert too_long.status_code == 400 and too_long.get_json()["reason"]
     empty = client.post("/ext/checkout/answer", json={"order": ORDER_GID, "answer": "   "}, headers=headers(token))
     assert empty.status_code == 400
