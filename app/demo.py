@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
+from app.extension_api.demo import seed_demo_thank_you_answers
 from app.extensions import db
 from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
@@ -39,6 +40,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
+    seed_demo_thank_you_answers,  # orders whose buyers answered the thank-you page's question
 )
 
 

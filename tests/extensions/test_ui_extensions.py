@@ -41,7 +41,8 @@ def _pinned_api_version() -> str:
 
 
 def _known_targets() -> set[str]:
-    return {path.name.removesuffix(".d.ts") for path in (PACKAGE / "build" / "ts" / "surfaces").glob("*/targets/*.d.ts")}
+    surfaces = PACKAGE / "build" / "ts" / "surfaces"
+    return {path.name.removesuffix(".d.ts") for path in surfaces.glob("*/targets/*.d.ts")}
 
 
 def test_there_are_the_two_extensions():
