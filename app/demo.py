@@ -35,12 +35,12 @@ __all__ = [
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
+    seed_demo_thank_you_answers,  # thank-you answers; placed first, as `flask orders` lists the newest
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
-    seed_demo_thank_you_answers,  # orders whose buyers answered the thank-you page's question
 )
 
 
