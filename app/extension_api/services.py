@@ -128,10 +128,11 @@ def _parcel(shipment: dict[str, Any], today: date) -> dict[str, Any]:
 
 
 def _updates(shop: Any, order: Order) -> dict[str, Any]:
-    return {
-        "sms": "sms" in configured_channels(),
-        "line_url": line_connect_url(make_line_connect_code(shop.id, order.email, order.shopify_customer_id)),
-    }
+    channels = configured_channels()
+    line_url = None
+    if "line" in channels:  # the signed connect code costs a signature: only made when LINE is set up
+        line_url = line_connect_url(make_line_connect_code(shop.id, order.email, order.shopify_customer_id))
+    return {"sms": "sms" in channels, "line_url": line_url}
 
 
 def thank_you_question(session: Session, shop_id: int, locale: str) -> str | None:
