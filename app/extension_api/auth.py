@@ -103,12 +103,16 @@ def _caller(claims: dict[str, Any]) -> ExtensionCaller | None:
         return None
     try:
         domain = normalize_shop_domain(str(claims["dest"]))
-        if claims.get("iss") is not None:  # the admin's form: https://<shop>/admin
-            issuer = str(claims["iss"])
-            if normalize_shop_domain(urlparse(issuer).hostname or issuer) != domain:
-                return None
     except InvalidShopDomain:
         return None
+    # Shopify documents `dest` as the shop; an `iss` naming another shop (https://<shop>/admin) contradicts it.
+    # An `iss` of another form is not a shop and is left to the signature.
+    issuer = str(claims.get("iss") or "")
+    try:
+        if issuer and normalize_shop_domain(urlparse(issuer).hostname or issuer) != domain:
+            return None
+    except InvalidShopDomain:
+        pass
     customer_id = None
     if claims.get("sub") is not None:
         match = CUSTOMER_GID.match(str(claims["sub"]))

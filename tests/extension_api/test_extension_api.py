@@ -129,3 +129,12 @@ def test_bad_answers_are_refused_with_a_reason(client, shop_with_order):
     off = client.post("/ext/checkout/answer", json={"order": ORDER_GID, "answer": "Hi"}, headers=headers(token))
     assert off.status_code == 400
     assert db.session.execute(select(ThankYouAnswer)).first() is None
+
+
+def test_a_token_whose_iss_names_no_shop_is_judged_by_its_dest(client, shop_with_order):
+    # Shopify documents `dest` as the shop for extension tokens; an issuer of another form is not a contradiction.
+    token = session_token(iss="https://shopify.com/authentication")
+    assert client.get(f"{STATUS_URL}?order={ORDER_GID}", headers=headers(token)).status_code == 200
+    assert (
+        client.get(f"{STATUS_URL}?order={ORDER_GID}", headers=headers(session_token(drop=("iss",)))).status_code == 200
+    )
