@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install lint bench send-webhook orders clean translations
+.PHONY: demo test install lint bench send-webhook orders clean translations extensions
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,8 +54,15 @@ translations: install
 	AFTERCART_ENV=demo $(BIN)/flask --app app annotate-translations
 	@echo "Now translate the new entries of app/translations/th/LC_MESSAGES/messages.po (and en for the English)."
 
+## The UI extensions for Shopify's order status and thank-you pages, bundled with esbuild as Shopify's CLI does
+## (build/extensions/, not in git), and their tests (build/extension-tests/). Set the backend they call with
+## `make extensions SHOPIFY_APP_URL=https://your-app.example.com` before `shopify app deploy`.
+extensions: node_modules/.package-lock.json
+	node extensions/build.mjs
+	node --test build/extension-tests/
+
 bench: install
 	$(BIN)/python benchmarks/webhook_ingest.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache build

@@ -104,6 +104,7 @@ def _import_models() -> None:
     import app.admin.models  # noqa: F401
     import app.alerts.models  # noqa: F401
     import app.events  # noqa: F401
+    import app.extension_api.models  # noqa: F401
     import app.helpdesk.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.orders.models  # noqa: F401

@@ -8,6 +8,8 @@ from app.admin import admin_bp, first_webhook_received, reconciliation_ran
 from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
+from app.extension_api.admin import extension_admin_bp
+from app.extension_api.api import order_status_bp, thank_you_bp
 from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
@@ -51,12 +53,16 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     inserts_admin_bp,
     surveys_admin_bp,
     reviews_admin_bp,
+    extension_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
     tracking_storefront_bp,
     returns_storefront_bp,
     reviews_storefront_bp,
+    # Shopify's checkout and customer-account UI extensions, with their session token (/ext)
+    order_status_bp,
+    thank_you_bp,
     # anyone holding a signed link (/l)
     tracking_links_bp,
     returns_links_bp,
@@ -84,6 +90,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),
+    NavItem(N_("admin.nav.thank_you"), "extension_admin.thank_you_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
     NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),
 )

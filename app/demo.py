@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
+from app.extension_api.demo import seed_demo_thank_you_answers
 from app.extensions import db
 from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
@@ -34,6 +35,7 @@ __all__ = [
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
+    seed_demo_thank_you_answers,  # thank-you answers; placed first, as `flask orders` lists the newest
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from app.admin.models import OrderActivity
 from app.admin.privacy import erase_order_activity, export_order_activity
+from app.extension_api.models import ThankYouAnswer
+from app.extension_api.privacy import erase_customer_answers, export_customer_answers
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.integrations.models import OutgoingEvent
@@ -70,6 +72,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_surveys,
         export=export_customer_surveys,
         tables=(Survey.__tablename__,),
+    ),
+    PrivacyEntry(
+        "thank_you_answers",
+        erase=erase_customer_answers,
+        export=export_customer_answers,
+        tables=(ThankYouAnswer.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

@@ -84,6 +84,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "integrations": "/app/integrations",
         "inserts": "/app/inserts",
         "surveys": "/app/surveys",
+        "thank-you": "/app/thank-you",
         "reviews": "/app/reviews",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
     }

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.admin.models import OrderActivity
 from app.db import utcnow
+from app.extension_api.models import ThankYouAnswer
 from app.extensions import db
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.integrations.models import OutgoingEvent
@@ -139,6 +140,14 @@ def _seed(post_webhook, run_jobs) -> int:
                 csat_score=2,
                 comment="Ploy: the box was crushed, call 081 222 3333",
             ),
+            # The thank-you page's answer (free text: the shopper's own words).
+            ThankYouAnswer(
+                shop_id=shop_id,
+                shopify_order_id=ORDER_ID,
+                shopify_customer_id=CUSTOMER_ID,
+                question="How did you hear about us?",
+                answer="Ploy's friend Nok",
+            ),
         ]
     )
     db.session.commit()
@@ -192,6 +201,7 @@ def _exported(report: dict) -> dict[str, bool]:
         "insert_link_syncs": True,  # which order's metafield waits to be written: the orders above say it
         "insert_batches": True,  # a print job of the whole shop, not about one shopper
         "surveys": [s["comment"] for s in report["survey_answers"]] == ["Ploy: the box was crushed, call 081 222 3333"],
+        "thank_you_answers": [a["answer"] for a in report["thank_you_answers"]] == ["Ploy's friend Nok"],
     }
 
 
@@ -234,6 +244,7 @@ def _erased(shop_id: int) -> dict[str, bool]:
         "insert_link_syncs": rows(InsertLinkSync.id, where=InsertLinkSync.shop_id == shop_id) == [],
         "insert_batches": rows(InsertBatch.id, where=InsertBatch.shop_id == shop_id) == [],
         "surveys": rows(Survey.comment, Survey.shopify_customer_id, where=Survey.shop_id == shop_id) == [(None, None)],
+        "thank_you_answers": rows(ThankYouAnswer.id, where=ThankYouAnswer.shop_id == shop_id) == [],
     }
 
 
