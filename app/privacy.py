@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from app.admin.models import OrderActivity
 from app.admin.privacy import erase_order_activity, export_order_activity
+from app.content.models import ContentRelease
+from app.content.privacy import erase_customer_content, export_customer_content
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.integrations.models import OutgoingEvent
@@ -70,6 +72,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_surveys,
         export=export_customer_surveys,
         tables=(Survey.__tablename__,),
+    ),
+    PrivacyEntry(
+        "content",
+        erase=erase_customer_content,
+        export=export_customer_content,
+        tables=(ContentRelease.__tablename__,),
     ),
     PrivacyEntry(
         "orders",
