@@ -85,6 +85,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "inserts": "/app/inserts",
         "surveys": "/app/surveys",
         "reviews": "/app/reviews",
+        "content": "/app/content",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
     }
 
