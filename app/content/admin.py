@@ -16,6 +16,7 @@ from app.content.models import KINDS, LOCALES, SCOPES, ContentEntry, ContentRele
 from app.content.services import clean_entry, save_entry
 from app.extensions import db
 from app.i18n import N_, request_locale, t
+from app.recommendations.models import CatalogCollection, CatalogProduct, CatalogVariant
 
 content_admin_bp = Blueprint("content_admin", __name__, url_prefix="/app")
 
@@ -70,6 +71,54 @@ def _form_of(entry: ContentEntry | None) -> dict[str, Any]:
     return form
 
 
+PICKER_LIMIT = 500
+
+
+def _scope_options(shop_id: int) -> dict[str, list[tuple[str, str]]]:
+    """What each scope's field offers from the synced catalogue, as (value, what the merchant reads): the merchant
+    types a name and picks it; the id goes in."""
+    session = db.session
+    products = session.execute(
+        select(CatalogProduct.shopify_product_id, CatalogProduct.title)
+        .where(CatalogProduct.shop_id == shop_id, CatalogProduct.deleted_at.is_(None))
+        .order_by(CatalogProduct.title)
+        .limit(PICKER_LIMIT)
+    ).all()
+    variants = session.execute(
+        select(CatalogVariant.shopify_variant_id, CatalogProduct.title, CatalogVariant.title)
+        .join(
+            CatalogProduct,
+            (CatalogProduct.shop_id == CatalogVariant.shop_id)
+            & (CatalogProduct.shopify_product_id == CatalogVariant.shopify_product_id),
+        )
+        .where(CatalogVariant.shop_id == shop_id, CatalogProduct.deleted_at.is_(None))
+        .order_by(CatalogProduct.title, CatalogVariant.position)
+        .limit(PICKER_LIMIT)
+    ).all()
+    types = session.execute(
+        select(CatalogProduct.product_type)
+        .where(CatalogProduct.shop_id == shop_id, CatalogProduct.product_type.is_not(None))
+        .distinct()
+        .order_by(CatalogProduct.product_type)
+        .limit(PICKER_LIMIT)
+    ).scalars()
+    collections = session.execute(
+        select(CatalogCollection.shopify_collection_id, func.max(CatalogCollection.title))
+        .where(CatalogCollection.shop_id == shop_id)
+        .group_by(CatalogCollection.shopify_collection_id)
+        .limit(PICKER_LIMIT)
+    ).all()
+    return {
+        "product": [(str(pid), title) for pid, title in products],
+        "variant": [
+            (str(vid), title if not variant or variant == "Default Title" else f"{title} · {variant}")
+            for vid, title, variant in variants
+        ],
+        "product_type": [(kind, kind) for kind in types if kind],
+        "collection": [(str(cid), title or str(cid)) for cid, title in collections],
+    }
+
+
 def _page(form: dict[str, Any], errors: dict[str, str], editing: int | None, status: int = 200, notice: str = ""):
     shop = g.admin.shop
     entries = (
@@ -89,6 +138,7 @@ def _page(form: dict[str, Any], errors: dict[str, str], editing: int | None, sta
         ).all()
     )
     locale = request_locale()
+    options = _scope_options(shop.id)
     body = render_template(
         "admin/content/page.html",
         entries=entries,
@@ -101,6 +151,8 @@ def _page(form: dict[str, Any], errors: dict[str, str], editing: int | None, sta
         editing=editing,
         notice=notice,
         default_metafield=DEFAULT_METAFIELD,
+        options=options,
+        names={(scope, value): label for scope, pairs in options.items() for value, label in pairs},
         **page_context(),
     )
     return body, status

@@ -24,8 +24,7 @@ DEMO_ENTRIES = (
         (
             "Linen softens with every wash: give it a cold rinse before the first wear.\n"
             "Creases are part of its charm; hang it in a steamy bathroom to relax them.",
-            "ผ้าลินินจะนุ่มขึ้นทุกครั้งที่ซัก ล้างน้ำเย็นก่อนสวมครั้งแรก\n"
-            "รอยยับคือเสน่ห์ของลินิน แขวนไว้ในห้องน้ำที่มีไอน้ำเพื่อให้รอยยับคลายตัว",
+            "ผ้าลินินจะนุ่มขึ้นทุกครั้งที่ซัก ล้างน้ำเย็นก่อนสวมครั้งแรก\nรอยยับคือเสน่ห์ของลินิน แขวนไว้ในห้องน้ำที่มีไอน้ำเพื่อให้รอยยับคลายตัว",
         ),
         "https://example.com/videos/linen-shirt",
     ),

@@ -151,7 +151,7 @@ def release_due_content(now: datetime | None = None) -> int:
     rows = session.execute(
         select(ContentRelease, ContentEntry.kind)
         .join(ContentEntry, ContentEntry.id == ContentRelease.entry_id)
-        .where(ContentRelease.status == "scheduled", ContentRelease.due_at <= now)
+        .where(ContentRelease.status == "scheduled", ContentRelease.due_at <= now, ContentEntry.is_active.is_(True))
         .order_by(ContentRelease.due_at)
         .limit(500)
         .with_for_update(skip_locked=True, of=ContentRelease)

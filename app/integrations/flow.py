@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.extensions import db
 from app.integrations.catalogue import FLOW_HANDLES
 from app.integrations.services import record_flow_lifecycle
-from app.shopify.shops import get_shop, is_valid_shop_domain
+from app.shopify.shops import get_shop, is_valid_shop_domain, normalize_shop_domain
 from app.shopify.signatures import verify_webhook_hmac
 
 flow_lifecycle_bp = Blueprint("flow_lifecycle", __name__, url_prefix="/flow")
@@ -67,7 +67,7 @@ def lifecycle_callback():
         return _problem(400, "missing or malformed: " + ", ".join(missing))
     if handle not in FLOW_HANDLES:
         return _problem(422, "not one of this app's triggers")
-    shop = get_shop(db.session, domain)
+    shop = get_shop(db.session, normalize_shop_domain(domain))
     if shop is None or not shop.is_installed:
         return _problem(404, "no such shop has the app installed")
     changed = record_flow_lifecycle(db.session, shop.id, handle, enabled, told_at)

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.db import insert_unless_present, utcnow
+from app.db import insert_unless_present, upsert_newer, utcnow
 from app.events import DomainEvent, record_event
 from app.extensions import db
 from app.integrations.catalogue import (
@@ -304,24 +304,23 @@ def _send_to_flow(row: OutgoingEvent) -> None:
 def record_flow_lifecycle(
     session: Session, shop_id: int, handle: str, has_enabled_flow: bool, told_at: datetime
 ) -> bool:
-    """Keep what Flow's lifecycle callback says of one trigger in one shop; an older callback than the one kept
-    changes nothing (Flow says the newest timestamp wins). Returns whether it changed anything. Does not commit."""
-    if integration_settings(session, shop_id) is None:
-        session.add(IntegrationSettings(shop_id=shop_id))
-    use = session.execute(
-        select(FlowTriggerUse)
-        .where(FlowTriggerUse.shop_id == shop_id, FlowTriggerUse.handle == handle)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if use is None:
-        session.add(FlowTriggerUse(shop_id=shop_id, handle=handle, has_enabled_flow=has_enabled_flow, told_at=told_at))
-        return True
-    if told_at < use.told_at:
-        return False
-    use.has_enabled_flow = has_enabled_flow
-    use.told_at = told_at
-    use.received_at = utcnow()
-    return True
+    """Keep what Flow's lifecycle callback says of one trigger in one shop; a callback older than the one kept
+    changes nothing (Flow says the newest timestamp wins). Both writes are single upserts, so two callbacks at
+    once never collide. Returns whether it changed anything. Does not commit."""
+    insert_unless_present(session, IntegrationSettings.__table__, {"shop_id": shop_id}, ["shop_id"])
+    return upsert_newer(
+        session,
+        FlowTriggerUse.__table__,
+        {
+            "shop_id": shop_id,
+            "handle": handle,
+            "has_enabled_flow": has_enabled_flow,
+            "told_at": told_at,
+            "received_at": utcnow(),
+        },
+        ["shop_id", "handle"],
+        "told_at",
+    )
 
 
 def _send(settings: IntegrationSettings, row: OutgoingEvent) -> None:

@@ -201,3 +201,18 @@ def test_the_delivered_tracking_page_shows_the_released_content(content_app, sho
     with content_app.app_context():
         release_due_content(utcnow() + timedelta(days=8))
     assert "Wash it cold" in client.get(path + "?locale=en").get_data(as_text=True)
+
+
+def test_the_due_releases_are_found_by_the_status_and_due_time_index(content_app, shop_id):
+    from sqlalchemy import text
+
+    with content_app.app_context():
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = db.session.execute(
+            text(
+                "EXPLAIN SELECT id FROM content_releases WHERE status = 'scheduled' AND due_at <= now() "
+                "ORDER BY due_at LIMIT 500"
+            )
+        ).scalars()
+        assert "ix_content_releases_status_due_at" in "\n".join(plan)
+        db.session.rollback()
