@@ -8,6 +8,7 @@ from app.admin import admin_bp, first_webhook_received, reconciliation_ran
 from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
+from app.content.admin import content_admin_bp
 from app.extension_api.admin import extension_admin_bp
 from app.extension_api.api import order_status_bp, thank_you_bp
 from app.health import health_bp
@@ -18,6 +19,7 @@ from app.inserts.admin import inserts_admin_bp
 from app.inserts.admin import order_panel as insert_order_panel
 from app.inserts.links import insert_links_bp
 from app.integrations.admin import integrations_admin_bp, integrations_ready
+from app.integrations.flow import flow_lifecycle_bp
 from app.notifications.admin import email_ready, line_ready, notifications_admin_bp, sms_ready
 from app.notifications.admin import order_panel as messages_order_panel
 from app.notifications.admin import order_summary as messages_order_summary
@@ -54,6 +56,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     surveys_admin_bp,
     reviews_admin_bp,
     extension_admin_bp,
+    content_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -73,6 +76,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     reviews_links_bp,
     # SMS and LINE providers (/hooks)
     provider_hooks_bp,
+    # Shopify Flow's trigger lifecycle callback (/flow), signed like a webhook
+    flow_lifecycle_bp,
     # command line (`flask recs ...`)
     recommendations_cli_bp,
 )
@@ -91,6 +96,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),
     NavItem(N_("admin.nav.thank_you"), "extension_admin.thank_you_page"),
+    NavItem(N_("admin.nav.content"), "content_admin.content_page"),
     NavItem(N_("admin.nav.helpdesk"), "helpdesk_admin.helpdesk_page"),
     NavItem(N_("admin.nav.integrations"), "integrations_admin.integrations_page"),
 )

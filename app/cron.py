@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.alerts.services import send_digests
+from app.content.services import release_due_content
 from app.events import requeue_undispatched_events
 from app.integrations.services import requeue_pending_outgoing_events
 from app.notifications.services import requeue_pending_notifications
@@ -39,6 +40,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("detect-delays", detect_delays, 900),
     Periodic("alert-digests", send_digests, 900, "notifications"),
     Periodic("ask-due-surveys", ask_due_surveys, 900),
+    Periodic("release-due-content", release_due_content, 900, "notifications"),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
     Periodic("review-requests", send_due_review_requests, 900, "notifications"),

@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 
 from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
+from app.content.demo import seed_demo_content
 from app.db import utcnow
 from app.extension_api.demo import seed_demo_thank_you_answers
 from app.extensions import db
@@ -41,6 +42,8 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
+    seed_demo_content,  # getting started and care tips, released by #1055-#1059's parcels (after the others'
+    # orders, which are not matched: their content would be news about parcels delivered before it existed)
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from app.admin.models import OrderActivity
 from app.admin.privacy import erase_order_activity, export_order_activity
+from app.content.models import ContentRelease
+from app.content.privacy import erase_customer_content, export_customer_content
 from app.extension_api.models import ThankYouAnswer
 from app.extension_api.privacy import erase_customer_answers, export_customer_answers
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
@@ -78,6 +80,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_answers,
         export=export_customer_answers,
         tables=(ThankYouAnswer.__tablename__,),
+    ),
+    PrivacyEntry(
+        "content",
+        erase=erase_customer_content,
+        export=export_customer_content,
+        tables=(ContentRelease.__tablename__,),
     ),
     PrivacyEntry(
         "orders",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.alerts.services import plan_alert
+from app.content.services import plan_content_releases
 from app.events import ORDER_UPSERTED, REFUND_CREATED
 from app.inserts.metafields import queue_insert_links
 from app.integrations.services import plan_outgoing_events
@@ -27,6 +28,7 @@ EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (
     plan_alert,
     plan_outgoing_events,
     plan_survey,
+    plan_content_releases,  # getting started now, care tips later (released as content.released)
     follow_detractor_handled_in_attention_list,
     hold_marketing_for_unhappy_shopper,
 )

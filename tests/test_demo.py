@@ -32,9 +32,10 @@ def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 20  # the newest 20 of the demo's orders (tracking, returns, surveys, reviews)
+    assert len(lines) == 20  # the 20 highest-numbered of the demo's orders (returns, surveys, reviews, content)
     statuses = {line.split()[0]: line.split()[3] for line in lines}
-    assert statuses["#1044"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
+    assert statuses["#1044"] == "delivered" and statuses["#1055"] == "delivered"
+    assert statuses["#1057"] == "out_for_delivery" and statuses["#1058"] == "in_transit"
 
 
 def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):

@@ -12,7 +12,7 @@ from app.admin import admin_required, page_context
 from app.extensions import db
 from app.i18n import N_, format_moment, request_locale, t, zone
 from app.integrations.catalogue import CATALOGUE, CATALOGUE_VERSION, EVENT_NAMES
-from app.integrations.models import DESTINATIONS, IntegrationSettings, OutgoingEvent
+from app.integrations.models import DESTINATIONS, FlowTriggerUse, IntegrationSettings, OutgoingEvent
 from app.integrations.services import (
     active_destinations,
     integration_settings,
@@ -37,6 +37,7 @@ ERROR_KEYS = (
 LABEL_KEYS = (
     N_("integrations.destination.webhook"),
     N_("integrations.destination.klaviyo"),
+    N_("integrations.destination.shopify_flow"),
     N_("integrations.status.pending"),
     N_("integrations.status.delivered"),
     N_("integrations.status.failed"),
@@ -76,8 +77,19 @@ def integrations_page():
         .scalars()
         .all()
     )
+    flow_in_use = (
+        db.session.execute(
+            select(FlowTriggerUse.handle)
+            .where(FlowTriggerUse.shop_id == shop.id, FlowTriggerUse.has_enabled_flow.is_(True))
+            .order_by(FlowTriggerUse.handle)
+        )
+        .scalars()
+        .all()
+    )
     return render_template(
         "admin/integrations/settings.html",
+        flow_in_use=flow_in_use,
+        flow_off=bool(settings and "shopify_flow" in (settings.disabled or {})),
         settings=settings,
         secret=webhook_secret(settings) if settings else None,
         active=active_destinations(settings),

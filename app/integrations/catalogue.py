@@ -129,6 +129,18 @@ for _event in CATALOGUE:
     _BY_SOURCE[_event.source] = (*_BY_SOURCE.get(_event.source, ()), _event)
 
 
+FLOW_HANDLE_PREFIX = "ac-"
+
+
+def flow_handle(name: str) -> str:
+    """The Shopify Flow trigger's handle for a catalogue event (its extension in extensions/<handle>/): letters,
+    digits and hyphens, at most 30 characters, as Shopify requires of an extension handle."""
+    return FLOW_HANDLE_PREFIX + name.replace(".", "-").replace("_", "-")
+
+
+FLOW_HANDLES = {flow_handle(name): name for name in EVENT_NAMES}
+
+
 def catalogue_event(kind: str, data: dict[str, Any] | None) -> CatalogueEvent | None:
     """The catalogue's event for a domain event, or None when other tools do not hear about it."""
     for candidate in _BY_SOURCE.get(kind, ()):

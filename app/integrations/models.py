@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 
-DESTINATIONS = ("webhook", "klaviyo")
+DESTINATIONS = ("webhook", "klaviyo", "shopify_flow")
 STATUSES = ("pending", "delivered", "failed", "skipped")
 
 
@@ -54,3 +54,17 @@ class OutgoingEvent(ShopScoped, db.Model):
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class FlowTriggerUse(ShopScoped, db.Model):
+    """Whether the shop has a Shopify Flow workflow that uses one of our triggers, as Flow's lifecycle callback
+    last said (the newest `timestamp` wins): events go to Flow only for triggers in use."""
+
+    __tablename__ = "flow_trigger_uses"
+    __table_args__ = (UniqueConstraint("shop_id", "handle"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    handle: Mapped[str] = mapped_column(String(64))
+    has_enabled_flow: Mapped[bool] = mapped_column(Boolean, default=False)
+    told_at: Mapped[datetime]  # the callback's own timestamp
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,6 +3,7 @@ backoff through outages, a destination switched off (and the merchant alerted) a
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -13,14 +14,22 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.db import insert_unless_present, utcnow
+from app.db import insert_unless_present, upsert_newer, utcnow
 from app.events import DomainEvent, record_event
 from app.extensions import db
-from app.integrations.catalogue import CATALOGUE_VERSION, EVENT_NAMES, CatalogueEvent, catalogue_event
-from app.integrations.models import DESTINATIONS, IntegrationSettings, OutgoingEvent
+from app.integrations.catalogue import (
+    CATALOGUE_VERSION,
+    EVENT_NAMES,
+    FLOW_HANDLES,
+    CatalogueEvent,
+    catalogue_event,
+    flow_handle,
+)
+from app.integrations.models import DESTINATIONS, FlowTriggerUse, IntegrationSettings, OutgoingEvent
 from app.jobs import enqueue, enqueue_after_commit, job_id, with_app_context
 from app.orders.models import Fulfillment, Order
 from app.outbound import OutboundFailure, post_signed_json
+from app.shopify.graphql import AdminClient, AuthFailed, GraphQLError, Throttled, TransientError, UserErrors
 from app.shopify.models import Shop
 from app.shopify.tokens import decrypt_token, encrypt_token
 from app.validation import web_url
@@ -40,6 +49,13 @@ KLAVIYO_ORIGIN = "https://a.klaviyo.com"
 KLAVIYO_REVISION = "2026-10-15"
 EVENT_ID_HEADER = "X-Aftercart-Event-Id"
 DISABLED_EVENT = "integrations.destination_disabled"
+# Shopify Flow refuses a trigger payload over 50 KB; we check before sending rather than spend a call on it.
+FLOW_PAYLOAD_LIMIT = 50_000
+FLOW_TRIGGER_RECEIVE = """
+mutation AftercartFlowTrigger($handle: String, $payload: JSON) {
+  flowTriggerReceive(handle: $handle, payload: $payload) { userErrors { field message } }
+}
+"""
 
 
 def integration_settings(session: Session, shop_id: int) -> IntegrationSettings | None:
@@ -142,8 +158,15 @@ def plan_outgoing_events(event: DomainEvent) -> None:
         return
     session = db.session
     settings = integration_settings(session, event.shop_id)
-    destinations = active_destinations(settings)
-    if not destinations or not wants(settings, entry.name):
+    if settings is None:
+        return
+    destinations = active_destinations(settings) if wants(settings, entry.name) else []
+    # Flow: the merchant's workflows choose the events, so only whether one uses this trigger counts.
+    if "shopify_flow" not in (settings.disabled or {}) and flow_trigger_in_use(
+        session, event.shop_id, flow_handle(entry.name)
+    ):
+        destinations.append("shopify_flow")
+    if not destinations:
         return
     payload, email = build_payload(session, event, entry)
     for destination in destinations:
@@ -220,8 +243,90 @@ def _send_to_klaviyo(settings: IntegrationSettings, row: OutgoingEvent) -> None:
         raise OutboundFailure(f"Klaviyo answered {response.status_code} {detail}".strip()[:255], permanent=True)
 
 
+def flow_trigger_in_use(session: Session, shop_id: int, handle: str) -> bool:
+    return bool(
+        session.execute(
+            select(FlowTriggerUse.has_enabled_flow).where(
+                FlowTriggerUse.shop_id == shop_id, FlowTriggerUse.handle == handle
+            )
+        ).scalar()
+    )
+
+
+def _destination_live(session: Session, settings: IntegrationSettings | None, row: OutgoingEvent) -> bool:
+    if settings is None:
+        return False
+    if row.destination == "shopify_flow":
+        return "shopify_flow" not in (settings.disabled or {}) and flow_trigger_in_use(
+            session, row.shop_id, flow_handle(row.event)
+        )
+    return row.destination in active_destinations(settings)
+
+
+def flow_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The trigger's payload in the shape its extension declares (extensions/<handle>/shopify.extension.toml):
+    `order_id` for the order reference, then one text field per key, named as the TOML names them."""
+    order = payload.get("order") or {}
+    shipment = payload.get("shipment") or {}
+    body: dict[str, Any] = {
+        "Event id": str(payload.get("id") or ""),
+        "Event": str(payload.get("event") or ""),
+        "Catalogue version": str(payload.get("version") or ""),
+        "Occurred at": str(payload.get("occurred_at") or ""),
+        "Shipment status": str(shipment.get("status") or ""),
+        "Tracking number": str(shipment.get("tracking_number") or ""),
+        "Carrier": str(shipment.get("carrier") or ""),
+        "Details": json.dumps(payload.get("data") or {}, ensure_ascii=False, sort_keys=True),
+    }
+    if order.get("id") is not None:
+        body["order_id"] = order["id"]
+    return body
+
+
+def _send_to_flow(row: OutgoingEvent) -> None:
+    body = flow_payload(row.payload)
+    size = len(json.dumps(body, ensure_ascii=False).encode())
+    if size > FLOW_PAYLOAD_LIMIT:
+        raise OutboundFailure(f"the payload is {size} bytes, over Flow's {FLOW_PAYLOAD_LIMIT}", permanent=True)
+    try:
+        with AdminClient(row.shop_id) as client:
+            client.mutate(
+                FLOW_TRIGGER_RECEIVE, {"handle": flow_handle(row.event), "payload": body}, "flowTriggerReceive"
+            )
+    except UserErrors as exc:
+        raise OutboundFailure(f"Flow refused it: {exc}"[:255], permanent=True) from exc
+    except (Throttled, TransientError, AuthFailed) as exc:
+        raise OutboundFailure(f"Shopify: {exc}"[:255], permanent=False) from exc
+    except GraphQLError as exc:
+        raise OutboundFailure(f"Shopify: {exc}"[:255], permanent=True) from exc
+
+
+def record_flow_lifecycle(
+    session: Session, shop_id: int, handle: str, has_enabled_flow: bool, told_at: datetime
+) -> bool:
+    """Keep what Flow's lifecycle callback says of one trigger in one shop; a callback older than the one kept
+    changes nothing (Flow says the newest timestamp wins). Both writes are single upserts, so two callbacks at
+    once never collide. Returns whether it changed anything. Does not commit."""
+    insert_unless_present(session, IntegrationSettings.__table__, {"shop_id": shop_id}, ["shop_id"])
+    return upsert_newer(
+        session,
+        FlowTriggerUse.__table__,
+        {
+            "shop_id": shop_id,
+            "handle": handle,
+            "has_enabled_flow": has_enabled_flow,
+            "told_at": told_at,
+            "received_at": utcnow(),
+        },
+        ["shop_id", "handle"],
+        "told_at",
+    )
+
+
 def _send(settings: IntegrationSettings, row: OutgoingEvent) -> None:
-    if row.destination == "webhook":
+    if row.destination == "shopify_flow":
+        _send_to_flow(row)
+    elif row.destination == "webhook":
         post_signed_json(
             settings.webhook_url,
             webhook_secret(settings),
@@ -264,7 +369,7 @@ def deliver_outgoing_event(row_id: int) -> str:
         session.rollback()
         return "nothing to do"
     settings = integration_settings(session, row.shop_id)
-    if row.destination not in active_destinations(settings):
+    if not _destination_live(session, settings, row):
         row.status = "skipped"
         row.last_error = "the destination was switched off or removed"
         session.commit()
@@ -359,4 +464,4 @@ def send_test_event(settings: IntegrationSettings, destination: str, shop: Shop)
     return None
 
 
-__all__ = ["DESTINATIONS", "EVENT_NAMES"]
+__all__ = ["DESTINATIONS", "EVENT_NAMES", "FLOW_HANDLES"]

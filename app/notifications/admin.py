@@ -70,6 +70,7 @@ N_("admin.notify.trigger.return_resolved"), N_("admin.notify.trigger.tracking_li
 N_("admin.notify.trigger.delivery_survey")
 N_("admin.notify.trigger.return_resolved")
 N_("admin.notify.trigger.review_request"), N_("admin.notify.trigger.review_reply")
+N_("admin.notify.trigger.product_content")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),

@@ -3,7 +3,8 @@
 Each is a sandboxed Jinja template (the same language merchants edit): `subject` and `body` for email
 (paragraphs separated by blank lines), `short` for SMS and LINE. Variables: first_name, shop_name,
 order_name, status_label, estimate, carrier, tracking_number, items, tracking_url; for returns also
-return_url, next_steps and decline_reason; for a delivery survey also survey_question and survey_url (the
+return_url, next_steps and decline_reason; for product content content_title, content_body and
+content_video_url; for a delivery survey also survey_question and survey_url (the
 score buttons themselves are drawn by the email layout, one signed link per score).
 """
 
@@ -31,6 +32,8 @@ TRIGGERS = (
     # reviews (app/reviews): a request timed from delivery, and a merchant's private reply to a review
     "review_request",
     "review_reply",
+    # product content (app/content): how to get started when the parcel arrives, care tips days later
+    "product_content",
 )
 
 # Sent only by hand, from the order page (not a moment the merchant switches on): the shopper's tracking link.
@@ -168,6 +171,13 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "Here is our reply:\n\n{{ reply_text }}",
             "short": "{{ shop_name }} replied to your review: {{ reply_text }}",
         },
+        "product_content": {
+            "subject": "{{ content_title }}",
+            "body": "Hi {{ first_name or 'there' }},\n\n{{ content_body }}"
+            "{% if content_video_url %}\n\nWatch the video: {{ content_video_url }}{% endif %}",
+            "short": "{{ shop_name }}: {{ content_title }}. {{ content_body|truncate(300) }}"
+            "{% if content_video_url %} {{ content_video_url }}{% endif %}",
+        },
     },
     "th": {
         "tracking_link": {
@@ -289,6 +299,13 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณที่รีวิว {{ review_product }} "
             "นี่คือคำตอบจากเรา:\n\n{{ reply_text }}",
             "short": "{{ shop_name }} ตอบรีวิวของคุณ: {{ reply_text }}",
+        },
+        "product_content": {
+            "subject": "{{ content_title }}",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\n{{ content_body }}"
+            "{% if content_video_url %}\n\nดูวิดีโอ: {{ content_video_url }}{% endif %}",
+            "short": "{{ shop_name }}: {{ content_title }} {{ content_body|truncate(300) }}"
+            "{% if content_video_url %} {{ content_video_url }}{% endif %}",
         },
     },
 }

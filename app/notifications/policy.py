@@ -130,6 +130,11 @@ TRANSACTIONAL_TRIGGERS = frozenset(
 )
 
 
+# Transactional product information (how to get started with what arrived, how to care for it): no marketing
+# consent needed, an opt-out respected like any update.
+CONTENT_TRIGGERS = frozenset({"product_content"})
+
+
 def is_transactional(trigger: str) -> bool:
     """Whether a message is one the per-order cap never holds back."""
     return trigger in TRANSACTIONAL_TRIGGERS

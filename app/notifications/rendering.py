@@ -67,6 +67,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "tracking_url": "https://example.com/l/c/sample",
     "survey_question": "How was the delivery of your order?",
     "survey_url": "https://example.com/l/s/a/sample",
+    "content_title": "Getting started with your cotton tee",
+    "content_body": "Wash it cold, inside out, before the first wear.",
+    "content_video_url": "https://example.com/video",
 }
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from app.content import content_message_facts
 from app.db import insert_unless_present, utcnow
 from app.events import DomainEvent
 from app.extensions import db
@@ -109,10 +110,16 @@ def message_context(
     return_context = _return_context(notification, shop)
     # Never an upsell to someone who needs help: a damaged or wrong item, a problem moment, a parcel in trouble.
     # Nor in a request for an honest review or a reply to one.
-    upsell = not return_context.pop("is_seller_fault", False) and not notification.trigger.startswith("review_")
+    # Nor beside product information the shopper needs (content needs no marketing consent, so carries no cards).
+    upsell = (
+        not return_context.pop("is_seller_fault", False)
+        and not notification.trigger.startswith("review_")
+        and notification.trigger not in policy.CONTENT_TRIGGERS
+    )
     return {
         **return_context,
         **_survey_context(notification, shop),
+        **_content_context(notification, shop),
         "first_name": first_name,
         "shop_name": shop.name or shop.domain.split(".")[0],
         "order_name": order.name,
@@ -171,6 +178,22 @@ def _survey_context(notification: Notification, shop: Shop) -> dict[str, Any]:
         return {}
     shop_name = shop.name or shop.domain.split(".")[0]
     return survey_message_facts(db.session, shop.id, survey_id, notification.locale, shop_name)
+
+
+def _content_context(notification: Notification, shop: Shop) -> dict[str, Any]:
+    """For a product content message: the entry's title, text and video link (app/content/messages.py), for the
+    entry named by the `content.released` event that planned the message."""
+    if notification.trigger not in policy.CONTENT_TRIGGERS or notification.domain_event_id is None:
+        return {}
+    data = db.session.execute(
+        select(DomainEvent.data).where(
+            DomainEvent.id == notification.domain_event_id, DomainEvent.shop_id == notification.shop_id
+        )
+    ).scalar()
+    entry_id = (data or {}).get("entry_id")
+    if not isinstance(entry_id, int):
+        return {}
+    return content_message_facts(db.session, shop.id, entry_id, notification.locale)
 
 
 def _review_context(notification: Notification, shop: Shop) -> dict[str, Any]:

@@ -70,6 +70,9 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
         return "in_transit", f"shipment:{event.shopify_fulfillment_id}:{event.id}"
     if event.kind == "survey.due" and isinstance(data.get("survey_id"), int):
         return "delivery_survey", f"survey:{data['survey_id']}"
+    if event.kind == "content.released" and isinstance(data.get("entry_id"), int):
+        # One message per order and piece of content, whichever parcel released it.
+        return "product_content", f"content:{event.shopify_order_id}:{data['entry_id']}"
     if event.kind == "review.requested":
         return "review_request", f"review_request:{data.get('request_id')}"
     if event.kind == "review.replied":

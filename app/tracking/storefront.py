@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
+from app.content import tracking_page_content
 from app.extensions import db
 from app.i18n import t
 from app.notifications.channels.line import line_connect_url, make_line_connect_code
@@ -105,6 +106,8 @@ def render_tracking_page(
         "survey": tracking_page_survey(db.session, shop.id, order, locale, shop.name or shop.domain.split(".")[0])
         if view
         else None,
+        # what to know about what arrived: getting started, care tips (the content library's releases)
+        "product_content": tracking_page_content(db.session, shop.id, order, locale) if view else [],
     }
     env = liquid_env() if liquid else current_app.jinja_env
     template = env.get_template("storefront/tracking/page.html")

@@ -86,6 +86,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "surveys": "/app/surveys",
         "thank-you": "/app/thank-you",
         "reviews": "/app/reviews",
+        "content": "/app/content",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
     }
 

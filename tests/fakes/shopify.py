@@ -11,7 +11,8 @@ What it implements, and checks, the way Shopify does (SHOPIFY-FACTS.md §3.2, §
   a leaky bucket per shop with Shopify's cost rules (objects 1, connections 2 + first x node),
   `extensions.cost` on every answer, THROTTLED with HTTP 200 when the bucket can't cover a query,
   MAX_COST_EXCEEDED over 1000 points; scripted 429/5xx answers; `shop`, `orders` (keyset pages,
-  UPDATED_AT sort, `updated_at:>=` search), `order(id:)` and the `tagsAdd` mutation.
+  UPDATED_AT sort, `updated_at:>=` search), `order(id:)` and the `tagsAdd` mutation; `flowTriggerReceive`
+  (tests/fakes/shopify_flow.py) and `products` with metafields (tests/fakes/shopify_products.py).
 Every request is recorded with the response it got, for tests to assert on.
 """
 
@@ -36,7 +37,7 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.fakes import shopify_bulk, shopify_metafields
+from tests.fakes import shopify_bulk, shopify_flow, shopify_metafields, shopify_products
 from tests.fakes.shopify_returns import MUTATION_FIELDS as RETURNS_MUTATION_FIELDS
 from tests.fakes.shopify_returns import QUERY_FIELDS as RETURNS_QUERY_FIELDS
 from tests.fakes.shopify_returns import ReturnsState
@@ -366,6 +367,11 @@ class FakeShop:
     # Metafields set with metafieldsSet, by (owner GID, namespace, key); known_products limits the owners.
     metafields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     known_products: set[str] | None = None
+    # Shopify Flow: the trigger handles the app has deployed (None: any) and each accepted flowTriggerReceive.
+    flow_triggers: set[str] | None = None
+    flow_runs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Products with their metafields, for `products { nodes { metafield(namespace:, key:) } }`.
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -800,6 +806,15 @@ class FakeShopify:
                 # Product metafields (the reviews' standard definitions); order metafields (the inserts' links)
                 # are kept on the order node below.
                 value = self._project(shopify_metafields.metafields_set(shop, args), f, "MetafieldsSetPayload", args_of)
+            elif operation.kind == "mutation" and f.name in shopify_flow.MUTATION_FIELDS:
+                value = self._project(
+                    shopify_flow.flow_trigger_receive(shop, args), f, "FlowTriggerReceivePayload", args_of
+                )
+            elif operation.kind == "query" and f.name in shopify_products.QUERY_FIELDS:
+                try:
+                    value = shopify_products.products(shop, f, args, args_of)
+                except shopify_products.ProductsError as exc:
+                    raise _GraphQLErrors([_error(str(exc))]) from exc
             elif operation.kind == "mutation" and f.name == "tagsAdd":
                 value = self._project(self._tags_add(shop, args), f, "TagsAddPayload", args_of)
             elif operation.kind == "mutation" and f.name == "metafieldsSet":

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.admin.models import OrderActivity
+from app.content.models import ContentEntry, ContentRelease
 from app.db import utcnow
 from app.extension_api.models import ThankYouAnswer
 from app.extensions import db
@@ -101,9 +102,17 @@ def _seed(post_webhook, run_jobs) -> int:
         photo_count=1,
     )
     db.session.add(review)
+    care = ContentEntry(
+        shop_id=shop_id, kind="care", scope="product", scope_value="1", texts={"en": {"title": "Care", "body": "x"}}
+    )
+    db.session.add(care)
     db.session.flush()
     db.session.add_all(
         [
+            # which product content went to the shopper's order
+            ContentRelease(
+                shop_id=shop_id, entry_id=care.id, shopify_order_id=ORDER_ID, status="released", due_at=utcnow()
+            ),
             ReviewPhoto(shop_id=shop_id, review_id=review.id, content_type="image/png", size=4, data=b"\x89PNG"),
             ReviewReply(shop_id=shop_id, review_id=review.id, is_public=False, body="Sorry, Ploy"),
             ReviewAsk(
@@ -202,6 +211,7 @@ def _exported(report: dict) -> dict[str, bool]:
         "insert_batches": True,  # a print job of the whole shop, not about one shopper
         "surveys": [s["comment"] for s in report["survey_answers"]] == ["Ploy: the box was crushed, call 081 222 3333"],
         "thank_you_answers": [a["answer"] for a in report["thank_you_answers"]] == ["Ploy's friend Nok"],
+        "content_releases": [r["content"] for r in report["product_content_released"]] == ["care"],
     }
 
 
@@ -245,6 +255,8 @@ def _erased(shop_id: int) -> dict[str, bool]:
         "insert_batches": rows(InsertBatch.id, where=InsertBatch.shop_id == shop_id) == [],
         "surveys": rows(Survey.comment, Survey.shopify_customer_id, where=Survey.shop_id == shop_id) == [(None, None)],
         "thank_you_answers": rows(ThankYouAnswer.id, where=ThankYouAnswer.shop_id == shop_id) == [],
+        "content_releases": rows(ContentRelease.id, where=ContentRelease.shop_id == shop_id) == []
+        and rows(ContentEntry.id, where=ContentEntry.shop_id == shop_id) != [],  # the merchant's text stays
     }
 
 
