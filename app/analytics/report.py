@@ -206,7 +206,7 @@ def build(
     previous = queries.read_period(session, shop_id, prev_first, prev_last)
     share, cost = Decimal(settings.contact_share), Decimal(settings.cost_per_contact)
     now, before = queries.headline(current, share, cost), queries.headline(previous, share, cost)
-    series = queries.read_series(session, shop_id, first, last) if charts else {}
+    series = queries.read_series(session, shop_id, first, last)
     f = Formatter(locale, currency)
     sections = []
     for name, figures in FIGURES.items():

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from app.analytics.models import TrackingViewCount
 from app.events import DomainEvent
 from app.extensions import db
@@ -71,8 +73,11 @@ def _estimate(shop_id, fid, carrier, first, last, created):
 
 
 def seed_history(name: str = "stats.myshopify.com") -> int:
-    shop = Shop(domain=name, name="Stats", currency="USD", iana_timezone="America/New_York", is_installed=True)
-    db.session.add(shop)
+    shop = db.session.execute(select(Shop).where(Shop.domain == name)).scalar_one_or_none()
+    if shop is None:
+        shop = Shop(domain=name, name="Stats", is_installed=True)
+        db.session.add(shop)
+    shop.currency, shop.iana_timezone = "USD", "America/New_York"
     db.session.flush()
     s = shop.id
     tee_a, tee_b = ("Tee A", 1), ("Tee B", 2)
