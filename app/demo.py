@@ -10,6 +10,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from app.alerts.demo import seed_demo_alert_settings
+from app.analytics.demo import seed_demo_analytics
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
@@ -39,6 +40,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
+    seed_demo_analytics,  # two months of older orders and tracking views, then the history rolled up (last)
 )
 
 

@@ -84,9 +84,9 @@ def read_period(session: Session, shop_id: int, first: date, last: date) -> Peri
 
 
 def bucket_of(day: date, first: date, last: date) -> date:
-    """Days for up to three months, weeks (from Monday) up to a year and a half, months beyond."""
+    """Days for up to a month, weeks (from Monday) up to a year and a half, months beyond."""
     span = (last - first).days + 1
-    if span <= 92:
+    if span <= 31:
         return day
     if span <= 550:
         return day - timedelta(days=day.weekday())

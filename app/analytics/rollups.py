@@ -201,6 +201,7 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
         select(
             Fulfillment.shopify_fulfillment_id,
             Fulfillment.carrier_code,
+            Fulfillment.carrier_name,
             Fulfillment.shopify_created_at,
             Fulfillment.created_at,
             Fulfillment.shipped_at,
@@ -245,7 +246,7 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
         ordered_on = local_day(parcel.ordered_at, tz) or delivered_on
         fulfilled_on = local_day(parcel.shopify_created_at or parcel.created_at, tz) or ordered_on
         shipped_on = local_day(parcel.shipped_at, tz) or fulfilled_on
-        carrier = parcel.carrier_code or "other"
+        carrier = parcel.carrier_name or parcel.carrier_code or "other"
         lane = lane_of(
             _country_code(origin.get(parcel.shopify_fulfillment_id)), parcel.shipping_country, parcel.shipping_province
         )
