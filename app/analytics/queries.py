@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.analytics import metrics
@@ -68,19 +68,30 @@ def read_period(session: Session, shop_id: int, first: date, last: date) -> Peri
     ):
         period.totals[(metric, dim)] = (int(count or 0), Decimal(amount or 0))
     merged: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    for metric, dim, hist in session.execute(
-        select(DailyRollup.metric, DailyRollup.dim, DailyRollup.hist).where(
-            DailyRollup.shop_id == shop_id,
-            DailyRollup.metric.in_(HIST_METRICS),
-            DailyRollup.day >= first,
-            DailyRollup.day <= last,
-        )
+    # The histograms are added up by the database (one row per metric, breakdown and value), not in Python.
+    for metric, dim, key, count in session.execute(
+        _HIST_SUMS[session.get_bind().dialect.name], {"shop_id": shop_id, "first": first, "last": last}
     ):
-        target = merged[(metric, dim)]
-        for key, value in (hist or {}).items():
-            target[int(key)] = target.get(int(key), 0) + int(value)
+        merged[(metric, dim)][int(key)] = int(count)
     period.hists = dict(merged)
     return period
+
+
+_HIST_WHERE = (
+    "d.shop_id = :shop_id AND d.metric IN ({}) AND d.day >= :first AND d.day <= :last AND d.hist IS NOT NULL".format(
+        ", ".join(f"'{m}'" for m in HIST_METRICS)
+    )
+)
+_HIST_SUMS = {
+    "postgresql": text(
+        "SELECT d.metric, d.dim, h.key, sum(h.value::int) FROM analytics_daily d, json_each_text(d.hist) h"
+        f" WHERE {_HIST_WHERE} GROUP BY d.metric, d.dim, h.key"
+    ),
+    "sqlite": text(
+        "SELECT d.metric, d.dim, h.key, sum(h.value) FROM analytics_daily d, json_each(d.hist) h"
+        f" WHERE {_HIST_WHERE} GROUP BY d.metric, d.dim, h.key"
+    ),
+}
 
 
 def bucket_of(day: date, first: date, last: date) -> date:

@@ -260,8 +260,10 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
             "transit": (shipped_on, delivered_on),
         }
         for name, (a, b) in spans.items():
-            rows.add_days(delivered_on, f"time_{name}_cal", dims, max(0, metrics.calendar_days(a, b)))
-            rows.add_days(delivered_on, f"time_{name}_bus", dims, metrics.business_days(a, b, weekend, holidays))
+            # the stages overall; order to delivery also by carrier and lane (the breakdown tables)
+            kept = dims if name == "total" else ("",)
+            rows.add_days(delivered_on, f"time_{name}_cal", kept, max(0, metrics.calendar_days(a, b)))
+            rows.add_days(delivered_on, f"time_{name}_bus", kept, metrics.business_days(a, b, weekend, holidays))
         statuses = problems.get(parcel.shopify_fulfillment_id, [])
         if "exception" in statuses:
             for dim in dims:

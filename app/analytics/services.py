@@ -38,7 +38,7 @@ from app.validation import email_address
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 5000
-BACKFILL_CHUNK_DAYS = 14
+BACKFILL_CHUNK_DAYS = 61  # two months a transaction: few round trips, memory of two months' rows
 NIGHTLY_DAYS = 35  # covers refunds inside the attribution windows and late clicks and answers
 HISTORY_DAYS = 730
 
@@ -195,9 +195,9 @@ def _chunks(first: date, last: date, size: int = BACKFILL_CHUNK_DAYS) -> list[tu
     return chunks
 
 
-def start_backfill(session: Session, shop: Shop, days: int = HISTORY_DAYS) -> Backfill:
-    """Plan the shop's history (from its first order, at most `days` back, through today) and queue the job
-    (job id `analytics-backfill-<shop>`, unique). A backfill already running is left as it is."""
+def plan_backfill(session: Session, shop: Shop, days: int = HISTORY_DAYS) -> Backfill:
+    """Plan the shop's history: from its first order (at most `days` back) through today, nothing built yet. A
+    backfill already running is left as it is. Commits."""
     backfill = session.execute(select(Backfill).where(Backfill.shop_id == shop.id)).scalar_one_or_none()
     if backfill is not None and backfill.status == "running":
         return backfill
@@ -210,7 +210,15 @@ def start_backfill(session: Session, shop: Shop, days: int = HISTORY_DAYS) -> Ba
     backfill.first_day, backfill.last_day, backfill.done_through = first, today, None
     backfill.status, backfill.started_at, backfill.finished_at = "running", utcnow(), None
     session.commit()
+    return backfill
+
+
+def start_backfill(session: Session, shop: Shop, days: int = HISTORY_DAYS) -> Backfill:
+    """Plan the shop's history and queue the job that builds it (job id `analytics-backfill-<shop>`, unique; a
+    job lost with Redis is queued again by `refresh_rollups`)."""
+    backfill = plan_backfill(session, shop, days)
     enqueue(run_backfill, shop.id, queue="bulk", job_id=job_id("analytics-backfill", shop.id), unique=True)
+    session.refresh(backfill)
     return backfill
 
 
