@@ -4,6 +4,7 @@ ours, and the table beneath each chart carries the exact figures."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Sequence
@@ -66,18 +67,7 @@ def line_chart(
     percent: bool = False,
     no_data: str = "",
 ) -> str:
-    chart = pygal.Line(
-        **_COMMON,
-        show_dots=len(x_labels) <= 31,
-        dots_size=3,
-        no_data_text=no_data,
-        range=(0, 100) if percent else None,
-        allow_interruptions=True,
-    )
-    chart.x_labels = list(x_labels)
-    for name, values in series.items():
-        chart.add(name, list(values))
-    return _render(chart, title)
+    return _line_chart(title, tuple(x_labels), _frozen(series), percent, no_data)
 
 
 def bar_chart(
@@ -88,6 +78,33 @@ def bar_chart(
     stacked: bool = False,
     no_data: str = "",
 ) -> str:
+    return _bar_chart(title, tuple(x_labels), _frozen(series), stacked, no_data)
+
+
+def _frozen(series: dict[str, Sequence[float | None]]) -> tuple[tuple[str, tuple[float | None, ...]], ...]:
+    return tuple((name, tuple(None if v is None else float(v) for v in values)) for name, values in series.items())
+
+
+# pygal spends tens of milliseconds on a chart; the same figures (a range looked at again, its rollups unchanged)
+# give the same SVG, so each worker keeps the charts it drew last, keyed by everything that is drawn.
+@functools.lru_cache(maxsize=256)
+def _line_chart(title: str, x_labels: tuple[str, ...], series: tuple, percent: bool, no_data: str) -> str:
+    chart = pygal.Line(
+        **_COMMON,
+        show_dots=len(x_labels) <= 31,
+        dots_size=3,
+        no_data_text=no_data,
+        range=(0, 100) if percent else None,
+        allow_interruptions=True,
+    )
+    chart.x_labels = list(x_labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    return _render(chart, title)
+
+
+@functools.lru_cache(maxsize=256)
+def _bar_chart(title: str, x_labels: tuple[str, ...], series: tuple, stacked: bool, no_data: str) -> str:
     kind = pygal.StackedBar if stacked else pygal.Bar
     chart = kind(
         **{**_COMMON, "show_minor_x_labels": True, "x_labels_major_count": None},
@@ -95,6 +112,6 @@ def bar_chart(
         x_label_rotation=0 if len(x_labels) <= 4 else 30,
     )
     chart.x_labels = list(x_labels)
-    for name, values in series.items():
+    for name, values in series:
         chart.add(name, list(values))
     return _render(chart, title)
