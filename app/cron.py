@@ -8,6 +8,7 @@ from typing import Any
 
 from app.alerts.services import send_digests
 from app.analytics.services import rebuild_recent_history, refresh_rollups, refresh_today
+from app.analytics.weekly import send_weekly_summaries
 from app.events import requeue_undispatched_events
 from app.integrations.services import requeue_pending_outgoing_events
 from app.notifications.services import requeue_pending_notifications
@@ -49,4 +50,5 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("analytics-refresh", refresh_rollups, 300, "bulk"),
     Periodic("analytics-today", refresh_today, 3600, "bulk"),
     Periodic("analytics-nightly", rebuild_recent_history, 86400, "bulk"),
+    Periodic("analytics-weekly-email", send_weekly_summaries, 3600, "notifications"),
 )

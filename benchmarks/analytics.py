@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     env = tp.base_env(services, None)
     env.update(SHOPIFY_API_KEY=ad.API_KEY, SHOPIFY_API_SECRET=ad.API_SECRET, TOKEN_ENCRYPTION_KEY=ad._fernet_key())
     os.environ.update({k: v for k, v in env.items() if k.startswith(("AFTERCART_", "SHOPIFY_", "DATABASE", "REDIS"))})
-    bound = int(300 + args.orders * 0.004)
+    bound = int(600 + args.orders * 0.01)
     exit_code = 1
     try:
         with time_bound(bound):
