@@ -60,7 +60,8 @@ SPREAD_SQL = (
         " estimate_from, estimate_to, source, created_at)"
         " SELECT shop_id, shopify_fulfillment_id, carrier_code, destination_country,"
         " (delivered_at AT TIME ZONE 'UTC')::date - ((id % 5) - 1)::int,"
-        " (delivered_at AT TIME ZONE 'UTC')::date - ((id % 5) - 1)::int + 2, 'default', shopify_created_at FROM fulfillments WHERE delivered_at IS NOT NULL",
+        " (delivered_at AT TIME ZONE 'UTC')::date - ((id % 5) - 1)::int + 2,"
+        " 'default', shopify_created_at FROM fulfillments WHERE delivered_at IS NOT NULL",
     ),
 )
 
