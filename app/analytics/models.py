@@ -30,10 +30,10 @@ class AnalyticsSettings(ShopScoped, db.Model):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     cost_per_contact: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=DEFAULT_COST_PER_CONTACT)
     contact_share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=DEFAULT_CONTACT_SHARE)
-    weekly_email: Mapped[bool] = mapped_column(Boolean, default=False)
-    weekly_email_to: Mapped[str | None] = mapped_column(String(320))
-    weekly_email_locale: Mapped[str] = mapped_column(String(8), default="en")
-    last_weekly_email_on: Mapped[date | None] = mapped_column(Date)
+    is_weekly_summary_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    weekly_summary_to: Mapped[str | None] = mapped_column(String(320))
+    weekly_summary_locale: Mapped[str] = mapped_column(String(8), default="en")
+    last_weekly_summary_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -255,8 +255,8 @@ def analytics_settings(session: Session, shop_id: int) -> AnalyticsSettings:
             shop_id=shop_id,
             cost_per_contact=DEFAULT_COST_PER_CONTACT,
             contact_share=DEFAULT_CONTACT_SHARE,
-            weekly_email=False,
-            weekly_email_locale="en",
+            is_weekly_summary_on=False,
+            weekly_summary_locale="en",
         )
     return settings
 
@@ -280,21 +280,21 @@ def validate_settings(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, s
         clean["contact_share"] = (share / 100).quantize(Decimal("0.0001"))
     except (InvalidOperation, ValueError):
         errors["contact_share_percent"] = "analytics.error.share"
-    clean["weekly_email"] = str(form.get("weekly_email", "")).lower() in ("1", "on", "true", "yes")
-    address = str(form.get("weekly_email_to") or "").strip()
+    clean["is_weekly_summary_on"] = str(form.get("is_weekly_summary_on", "")).lower() in ("1", "on", "true", "yes")
+    address = str(form.get("weekly_summary_to") or "").strip()
     if address:
         checked = email_address(address)
         if checked is None:
-            errors["weekly_email_to"] = "analytics.error.email"
-        clean["weekly_email_to"] = checked
-    elif clean["weekly_email"]:
-        errors["weekly_email_to"] = "analytics.error.email"
+            errors["weekly_summary_to"] = "analytics.error.email"
+        clean["weekly_summary_to"] = checked
+    elif clean["is_weekly_summary_on"]:
+        errors["weekly_summary_to"] = "analytics.error.email"
     else:
-        clean["weekly_email_to"] = None
-    locale = str(form.get("weekly_email_locale") or "en")
+        clean["weekly_summary_to"] = None
+    locale = str(form.get("weekly_summary_locale") or "en")
     if locale not in ("en", "th"):
-        errors["weekly_email_locale"] = "analytics.error.locale"
-    clean["weekly_email_locale"] = locale
+        errors["weekly_summary_locale"] = "analytics.error.locale"
+    clean["weekly_summary_locale"] = locale
     return clean, errors
 
 

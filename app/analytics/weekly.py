@@ -51,7 +51,7 @@ def _show(f: Formatter, value, kind: str) -> str:
 
 def summary_message(shop: Shop, settings: AnalyticsSettings, now: datetime) -> OutgoingMessage:
     """Last week's figures against the week before, as one plain-text email in the merchant's language."""
-    locale = settings.weekly_email_locale or "en"
+    locale = settings.weekly_summary_locale or "en"
     today = now.astimezone(zone(shop.iana_timezone)).date()
     last = today - timedelta(days=today.weekday() + 1)  # last Sunday
     first = last - timedelta(days=6)
@@ -80,7 +80,7 @@ def summary_message(shop: Shop, settings: AnalyticsSettings, now: datetime) -> O
         notification_id=0,
         shop_domain=shop.domain,
         channel="email",
-        recipient=settings.weekly_email_to or "",
+        recipient=settings.weekly_summary_to or "",
         subject=t(locale, "analytics.weekly.subject", first=f.day(first, True), last=f.day(last, True)),
         text=text,
         html=None,
@@ -100,7 +100,9 @@ def send_weekly_summaries(now: datetime | None = None) -> int:
     sent = 0
     channel = get_channel("email", current_app.config["SETTINGS"])
     ids = (
-        db.session.execute(select(AnalyticsSettings.id).where(AnalyticsSettings.weekly_email.is_(True))).scalars().all()
+        db.session.execute(select(AnalyticsSettings.id).where(AnalyticsSettings.is_weekly_summary_on.is_(True)))
+        .scalars()
+        .all()
     )
     db.session.rollback()
     for settings_id in ids:
@@ -112,11 +114,11 @@ def send_weekly_summaries(now: datetime | None = None) -> int:
             db.session.rollback()
             continue
         local = now.astimezone(zone(shop.iana_timezone))
-        if local.weekday() != 0 or local.hour < 8 or settings.last_weekly_email_on == local.date():
+        if local.weekday() != 0 or local.hour < 8 or settings.last_weekly_summary_on == local.date():
             db.session.rollback()
             continue
         try:
-            if channel is None or not email_address(settings.weekly_email_to):
+            if channel is None or not email_address(settings.weekly_summary_to):
                 raise PermanentSendError("no email server or no valid address for the weekly summary")
             channel.send(summary_message(shop, settings, now))
             sent += 1
@@ -126,6 +128,6 @@ def send_weekly_summaries(now: datetime | None = None) -> int:
             continue
         except PermanentSendError as exc:
             log.warning("weekly summary for shop %s: %s", shop.id, exc)
-        settings.last_weekly_email_on = local.date()
+        settings.last_weekly_summary_on = local.date()
         db.session.commit()
     return sent

@@ -84,15 +84,15 @@ def test_settings_change_the_estimate_and_bad_values_are_refused(seeded):
         json={
             "cost_per_contact": "-1",
             "contact_share_percent": "150",
-            "weekly_email": True,
-            "weekly_email_to": "nope",
+            "is_weekly_summary_on": True,
+            "weekly_summary_to": "nope",
         },
         headers=_headers(),
     )
     assert bad.status_code == 422 and set(bad.json["errors"]) == {
         "cost_per_contact",
         "contact_share_percent",
-        "weekly_email_to",
+        "weekly_summary_to",
     }
     good = seeded.post(
         "/app/api/analytics/settings",

@@ -24,9 +24,9 @@ def _seed(app, locale="en", opted_in=True):
                 shop_id=shop_id,
                 cost_per_contact=Decimal("5"),
                 contact_share=Decimal("0.2"),
-                weekly_email=opted_in,
-                weekly_email_to="owner@stats.test",
-                weekly_email_locale=locale,
+                is_weekly_summary_on=opted_in,
+                weekly_summary_to="owner@stats.test",
+                weekly_summary_locale=locale,
             )
         )
         db.session.commit()
@@ -54,7 +54,7 @@ def test_thai_and_opted_out(mail_app, smtp):  # noqa: F811
     with mail_app.app_context():
         assert send_weekly_summaries(utc(11, 9, 14)) == 1  # Monday 9 Nov: the seeded week itself
         settings = db.session.query(AnalyticsSettings).one()
-        settings.weekly_email = False
+        settings.is_weekly_summary_on = False
         db.session.commit()
         assert send_weekly_summaries(utc(11, 16, 14)) == 0
     body = smtp.mailbox.messages[0].get_body(("plain",)).get_content()

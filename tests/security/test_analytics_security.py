@@ -36,8 +36,9 @@ def test_no_or_forged_session_token_is_refused(fake_app, install_shop, method, p
     client = fake_app.test_client()
     forged = make_id_token(SHOP, secret="not-the-app-secret")
     for headers in ({}, {"Authorization": f"Bearer {forged}"}):
-        response = getattr(client, method)(path, query_string={"shop": SHOP}, data={"cost_per_contact": "1"},
-                                           headers=headers)
+        response = getattr(client, method)(
+            path, query_string={"shop": SHOP}, data={"cost_per_contact": "1"}, headers=headers
+        )
         assert response.status_code in (302, 401), (path, headers, response.status_code)
     assert db.session.execute(select(AnalyticsSettings)).first() is None
     assert db.session.execute(select(Backfill)).first() is None
@@ -55,9 +56,14 @@ def test_settings_change_only_with_the_session_token_in_the_header(fake_app, ins
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"cost_per_contact": "five"}', b'{"cost_per_contact": "1", "contact_share_percent": '
-     b'"-3"}', b'{"cost_per_contact": "1", "contact_share_percent": "5", "weekly_email_locale": "fr"}',
-     b'{"cost_per_contact": "1", "contact_share_percent": "5", "weekly_email_to": "a@b.test\\r\\nBcc: x@y.test"}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"cost_per_contact": "five"}',
+        b'{"cost_per_contact": "1", "contact_share_percent": "-3"}',
+        b'{"cost_per_contact": "1", "contact_share_percent": "5", "weekly_summary_locale": "fr"}',
+        b'{"cost_per_contact": "1", "contact_share_percent": "5", "weekly_summary_to": "a@b.test\\r\\nBcc: x@y.test"}',
+    ],
 )
 def test_malformed_settings_are_a_4xx_with_a_reason(fake_app, install_shop, body):
     install_shop()
