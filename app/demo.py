@@ -10,7 +10,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from app.alerts.demo import seed_demo_alert_settings
-from app.analytics.demo import seed_demo_analytics
+from app.analytics.demo import build_demo_analytics, seed_demo_analytics_history
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
+    seed_demo_analytics_history,  # two months of older orders (#1100-#1115) and tracking views, oldest first
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
     seed_demo_orders,  # orders and parcels in every state
@@ -40,7 +41,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
-    seed_demo_analytics,  # two months of older orders and tracking views, then the history rolled up (last)
+    build_demo_analytics,  # the history rolled up by the backfill, once everything else is in
 )
 
 

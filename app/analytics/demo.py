@@ -1,4 +1,4 @@
-"""The demo's history for the dashboard: two months of older orders (#1100-#1123) delivered through the real
+"""The demo's history for the dashboard: two months of older orders (#1100-#1115) delivered through the real
 webhook path by four carriers, some late and one with a failed attempt, tracking-page views counted per day, then
 the shop's history rolled up by the same backfill a merchant starts (inline in the demo)."""
 
@@ -25,14 +25,15 @@ SHOPPERS = ("Ploy", "Sam", "Dao", "Chai", "Emma", "Nok", "Ben", "Mai")
 ITEMS = (("Linen shirt", "890.00"), ("Canvas tote", "450.00"), ("Cotton tee", "390.00"))
 
 
-def seed_demo_analytics(shop: Shop) -> None:
-    """Idempotent: does nothing once the demo's history has been rolled up."""
-    if db.session.execute(select(Backfill.id).where(Backfill.shop_id == shop.id)).first():
+def seed_demo_analytics_history(shop: Shop) -> None:
+    """The older orders and the view counts; run first, so the other features' orders stay the newest.
+    Idempotent: does nothing once the demo has tracking view counts."""
+    if db.session.execute(select(TrackingViewCount.id).where(TrackingViewCount.shop_id == shop.id)).first():
         return
     pick = random.Random(19)
-    for n in range(24):
+    for n in range(16):
         number = 1100 + n
-        days_ago = 60 - n * 2.4
+        days_ago = 60 - n * 3.2
         name = SHOPPERS[n % len(SHOPPERS)]
         title, price = ITEMS[n % len(ITEMS)]
         order = order_payload(number, days_ago, f"{name.lower()}{n}@example.com", name, [(title, price, 1 + n % 2)])
@@ -67,4 +68,11 @@ def seed_demo_analytics(shop: Shop) -> None:
             )
         )
     db.session.commit()
+
+
+def build_demo_analytics(shop: Shop) -> None:
+    """The shop's history rolled up by the backfill a merchant starts (inline in the demo); run last.
+    Idempotent: does nothing once a backfill exists."""
+    if db.session.execute(select(Backfill.id).where(Backfill.shop_id == shop.id)).first():
+        return
     start_backfill(db.session, shop, days=120)

@@ -48,11 +48,14 @@ def today_for(shop: Shop, now: datetime | None = None) -> date:
 
 
 def mark_dirty(session: Session, shop_id: int, days: set[date]) -> None:
-    """Mark a shop's days stale (idempotent: a day already marked keeps its row, its time moves on)."""
+    """Mark a shop's days stale, in one statement (idempotent: a day already marked keeps its row, its time moves
+    on, so a rebuild running meanwhile leaves the newer mark)."""
+    if not days:
+        return
     table = DirtyDay.__table__
-    for day in sorted(days):
-        stmt = dialect_insert(session, table).values(shop_id=shop_id, day=day, marked_at=utcnow())
-        session.execute(stmt.on_conflict_do_update(index_elements=["shop_id", "day"], set_={"marked_at": utcnow()}))
+    now = utcnow()
+    stmt = dialect_insert(session, table).values([{"shop_id": shop_id, "day": day, "marked_at": now} for day in days])
+    session.execute(stmt.on_conflict_do_update(index_elements=["shop_id", "day"], set_={"marked_at": now}))
 
 
 def sweep_domain_events(session: Session, limit: int = SWEEP_BATCH) -> int:
