@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
-    seed_demo_analytics_history,  # two months of older orders (#1100-#1115) and tracking views, oldest first
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
+    seed_demo_analytics_history,  # two months of older orders (#1100-#1115) and tracking views, oldest first
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
