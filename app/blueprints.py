@@ -8,6 +8,7 @@ from app.admin import admin_bp, first_webhook_received, reconciliation_ran
 from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
+from app.analytics.admin import analytics_admin_bp
 from app.content.admin import content_admin_bp
 from app.extension_api.admin import extension_admin_bp
 from app.extension_api.api import order_status_bp, thank_you_bp
@@ -57,6 +58,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     reviews_admin_bp,
     extension_admin_bp,
     content_admin_bp,
+    analytics_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -85,6 +87,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
 # Labels are catalog keys: the admin shows them in the merchant's language.
 ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.orders"), "admin.orders_page"),
+    NavItem(N_("admin.nav.analytics"), "analytics_admin.analytics_page"),
     NavItem(N_("admin.nav.attention"), "alerts_admin.attention_page"),
     NavItem(N_("admin.nav.returns"), "returns_admin.list_returns"),
     NavItem(N_("admin.nav.return_rules"), "returns_admin.policy_page"),

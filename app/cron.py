@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.alerts.services import send_digests
+from app.analytics.services import rebuild_recent_history, refresh_rollups, refresh_today
+from app.analytics.weekly import send_weekly_summaries
 from app.content.services import release_due_content
 from app.events import requeue_undispatched_events
 from app.integrations.services import requeue_pending_outgoing_events
@@ -46,4 +48,9 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("review-requests", send_due_review_requests, 900, "notifications"),
     Periodic("sweep-review-ratings", requeue_pending_rating_syncs, 300),
     Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),
+    # analytics: dirty days from the domain events, today's figures hourly, the last weeks rebuilt nightly
+    Periodic("analytics-refresh", refresh_rollups, 300, "bulk"),
+    Periodic("analytics-today", refresh_today, 3600, "bulk"),
+    Periodic("analytics-nightly", rebuild_recent_history, 86400, "bulk"),
+    Periodic("analytics-weekly-email", send_weekly_summaries, 3600, "notifications"),
 )

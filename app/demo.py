@@ -10,6 +10,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from app.alerts.demo import seed_demo_alert_settings
+from app.analytics.demo import build_demo_analytics, seed_demo_analytics_history
 from app.config import DEMO_SHOP_DOMAIN
 from app.content.demo import seed_demo_content
 from app.db import utcnow
@@ -37,6 +38,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_catalogue,  # products (webhooks) and pins first, so every page can show recommendations
     seed_demo_alert_settings,  # the owner told of parcel problems by email, before any happen
     seed_demo_thank_you_answers,  # thank-you answers; placed first, as `flask orders` lists the newest
+    seed_demo_analytics_history,  # two months of older orders (#1100-#1115) and tracking views, oldest first
     seed_demo_orders,  # orders and parcels in every state
     seed_demo_returns,  # returns in several states, two loyalty tiers in use
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
@@ -44,6 +46,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
     seed_demo_content,  # getting started and care tips, released by #1055-#1059's parcels (after the others'
     # orders, which are not matched: their content would be news about parcels delivered before it existed)
+    build_demo_analytics,  # the history rolled up by the backfill, once everything else is in
 )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
+from app.analytics import count_tracking_view
 from app.content import tracking_page_content
 from app.extensions import db
 from app.i18n import t
@@ -47,6 +48,7 @@ def track_json():
         return json_error(failure.status, failure.code, LOOKUP_MESSAGE_KEYS[failure.code])
     if order is None:
         return json_error(400, "invalid", "track.invalid")
+    count_tracking_view(g.shop.id, g.shop.iana_timezone, "widget", True)
     view = tracking_view(db.session, order, locale, shopper_tz(g.shop.iana_timezone))
     view["recommendations"] = _recommendation_cards(g.shop.id, order, locale, "tracking_widget")
     view["recommendations_title"] = t(locale, "track.recommendations")
@@ -81,6 +83,7 @@ def render_tracking_page(
     except LookupFailure as failure:
         status_code = failure.status
         error = t(locale, LOOKUP_MESSAGE_KEYS[failure.code])
+    count_tracking_view(shop.id, shop.iana_timezone, "page" if liquid else "link", view is not None)
     context = {
         "_": lambda key, **values: t(locale, key, **values),
         "locale": locale,

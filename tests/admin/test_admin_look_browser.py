@@ -88,6 +88,7 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "reviews": "/app/reviews",
         "content": "/app/content",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
+        "analytics": "/app/analytics?days=90",
     }
 
 
