@@ -145,6 +145,20 @@ class ReviewReply(ShopScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReviewPlan(ShopScoped, db.Model):
+    """The outbox of review planning: one row per domain event that times a request or opens/releases a hold,
+    written in the transaction that hands the event to reviews, deleted by the job that applies it (job
+    `review-plan-<event id>`). A row left behind (Redis down when the job was queued, a worker lost) is queued
+    again by `requeue_pending_review_plans`; a row gone means applied, so nothing is applied twice."""
+
+    __tablename__ = "review_plans"
+    __table_args__ = (UniqueConstraint("domain_event_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    domain_event_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RatingSync(ShopScoped, db.Model):
     """The outbox of `reviews.rating` / `reviews.rating_count` writes: one row per product, marked pending whenever
     its published reviews change; the job writes the figures as they are when it runs (job `review-rating-<id>`)."""
