@@ -93,7 +93,17 @@ class Review(ShopScoped, db.Model):
     __tablename__ = "reviews"
     __table_args__ = (
         UniqueConstraint("review_request_id", "shopify_product_id"),
-        db.Index("ix_reviews_shop_product_status", "shop_id", "shopify_product_id", "status", "created_at"),
+        # The product block: its count and average read from the index alone (rating included), its page of the
+        # newest in index order (id breaks ties), with no sort (benchmarks/engagement.py).
+        db.Index(
+            "ix_reviews_product_page",
+            "shop_id",
+            "shopify_product_id",
+            "status",
+            "created_at",
+            "id",
+            postgresql_include=["rating"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

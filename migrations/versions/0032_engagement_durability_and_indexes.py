@@ -1,5 +1,7 @@
 """Reviews: the outbox of review planning (`review_plans`: a request is timed, a hold opened or released, even
-when Redis was down as the event was handed over; a sweeper queues what was left).
+when Redis was down as the event was handed over; a sweeper queues what was left), and the product block's index
+(benchmarks/engagement.py: with 2,000 reviews the count and average read 2,000 rows from the table, and the page
+was sorted again for its id tie-break; now both come from the index, the rating included).
 
 Revision ID: 0032
 Revises: 0027
@@ -29,8 +31,19 @@ def upgrade():
         sa.UniqueConstraint("domain_event_id", name=op.f("uq_review_plans_domain_event_id")),
     )
     op.create_index(op.f("ix_review_plans_shop_id"), "review_plans", ["shop_id"], unique=False)
+    op.create_index(
+        "ix_reviews_product_page",
+        "reviews",
+        ["shop_id", "shopify_product_id", "status", "created_at", "id"],
+        postgresql_include=["rating"],
+    )
+    op.drop_index("ix_reviews_shop_product_status", table_name="reviews")
 
 
 def downgrade():
+    op.create_index(
+        "ix_reviews_shop_product_status", "reviews", ["shop_id", "shopify_product_id", "status", "created_at"]
+    )
+    op.drop_index("ix_reviews_product_page", table_name="reviews")
     op.drop_index(op.f("ix_review_plans_shop_id"), table_name="review_plans")
     op.drop_table("review_plans")
