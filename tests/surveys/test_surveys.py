@@ -376,3 +376,55 @@ def test_the_answer_pages_send_records_the_score_with_its_reasons_at_once(alert_
     # The shopper changed their mind on the page before sending: the score sent is the one kept.
     assert _answer(client, _score_link(mail, 2), score="5").status_code == 303
     assert surveys(alert_app)[0].csat_score == 5
+
+
+def test_a_detractor_holds_the_review_request_until_the_merchant_handles_it(alert_app, deliver, work, smtp, shop_told):
+    """The whole chain on real parts: delivered scan -> survey message -> a low score through the signed link ->
+    the detractor alert -> the parcel's review request held for it -> handled in the attention list -> asked."""
+    from app.reviews.models import ReviewRequest
+    from app.reviews.services import send_due_review_requests
+    from tests.tracking.test_timeline import event_payload, fulfillment_payload, order_payload
+
+    start = utcnow() - timedelta(days=1)
+    items = [
+        {"id": 11, "title": "Cotton tee", "quantity": 2, "price": "390.00", "product_id": 7001},
+        {"id": 12, "title": "Canvas tote", "quantity": 1, "price": "590.00", "product_id": 7002},
+    ]
+    deliver("orders/create", order_payload(start, line_items=items))
+    deliver("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], start, start, "SHP5012345678"))
+    deliver("fulfillment_events/create", event_payload(1, 501, "in_transit", start + timedelta(hours=2)))
+    deliver("fulfillment_events/create", event_payload(2, 501, "delivered", utcnow() - timedelta(hours=1)))
+    work()
+    ask_after(alert_app, 2.1)
+    work()
+    (mail,) = survey_mails(smtp)
+    client = alert_app.test_client()
+    assert _answer(client, _score_link(mail, 1), reasons=["damaged"]).status_code == 303
+    work()
+    with alert_app.app_context():
+        alert = db.session.execute(select(MerchantAlert).where(MerchantAlert.kind == "detractor")).scalar_one()
+        alert_id = alert.id
+        assert send_due_review_requests(utcnow() + timedelta(days=8)) == 0
+        request = db.session.execute(select(ReviewRequest)).scalar_one()
+        assert (request.status, request.reason) == ("held", "detractor not yet handled")
+    work()
+
+    def review_mails() -> list:
+        return [m for m in smtp.mailbox.messages if m["To"] == SHOPPER and "How do you like" in str(m["Subject"])]
+
+    assert review_mails() == []
+
+    token = make_id_token(SHOP)
+    handled = client.post(
+        f"/app/attention/{alert_id}/handled",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    assert handled.status_code == 200
+    work()
+    with alert_app.app_context():
+        assert send_due_review_requests(utcnow() + timedelta(days=8, minutes=15)) == 1
+        request = db.session.execute(select(ReviewRequest)).scalar_one()
+        assert request.status == "sent" and {p["product_id"] for p in request.products} == {7001, 7002}
+    work()
+    (asked,) = review_mails()
+    assert "Cotton tee" in asked.get_body(("plain",)).get_content()
