@@ -56,7 +56,7 @@ def register_cli(app: Flask) -> None:
         click.echo("\nReturns portal and return status pages (signed links; add ?locale=th for Thai):")
         for name, status, path in demo_returns_links(shop.id):
             click.echo(f"  {name:>9}  {status:<19} {base}{path}")
-        click.echo("\nReviews: the product block's data for a demo product (the storefront block shows it):")
+        click.echo("\nReviews: a demo product page with the storefront's reviews block (add ?locale=th for Thai):")
         for name, note, path in demo_reviews_links(shop.id):
             click.echo(f"  {name}  {note}  {base}{path}")
         if not no_serve:

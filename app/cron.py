@@ -16,7 +16,7 @@ from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
 from app.returns.tracking import poll_return_parcels
 from app.reviews.jobs import requeue_pending_rating_syncs
-from app.reviews.services import send_due_review_requests
+from app.reviews.services import requeue_pending_review_plans, send_due_review_requests
 from app.shopify.inbox import purge_processed_payloads, requeue_stranded_webhook_events
 from app.shopify.reconcile import reconcile_all_shops
 from app.surveys.services import ask_due_surveys
@@ -47,6 +47,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
     Periodic("review-requests", send_due_review_requests, 900, "notifications"),
     Periodic("sweep-review-ratings", requeue_pending_rating_syncs, 300),
+    Periodic("sweep-review-plans", requeue_pending_review_plans, 60, "bulk"),
     Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),
     # analytics: dirty days from the domain events, today's figures hourly, the last weeks rebuilt nightly
     Periodic("analytics-refresh", refresh_rollups, 300, "bulk"),

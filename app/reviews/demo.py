@@ -120,5 +120,9 @@ def _request_of(shop_id: int, number: int) -> ReviewRequest | None:
 
 
 def demo_reviews_links(shop_id: int) -> list[tuple[str, str, str]]:
-    """(what, note, path): the demo product's block data (the JSON the storefront block shows)."""
-    return [("Linen shirt", "product block data", f"/l/reviews/product/{make_product_token(shop_id, DEMO_PRODUCT)}")]
+    """(what, note, path): the demo product's page with the storefront block, and the block's data."""
+    token = make_product_token(shop_id, DEMO_PRODUCT)
+    return [
+        ("Linen shirt", "product page with the reviews block", f"/l/reviews/preview/{token}"),
+        ("Linen shirt", "the block's data (JSON)", f"/l/reviews/product/{token}"),
+    ]

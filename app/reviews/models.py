@@ -93,7 +93,17 @@ class Review(ShopScoped, db.Model):
     __tablename__ = "reviews"
     __table_args__ = (
         UniqueConstraint("review_request_id", "shopify_product_id"),
-        db.Index("ix_reviews_shop_product_status", "shop_id", "shopify_product_id", "status", "created_at"),
+        # The product block: its count and average read from the index alone (rating included), its page of the
+        # newest in index order (id breaks ties), with no sort (benchmarks/engagement.py).
+        db.Index(
+            "ix_reviews_product_page",
+            "shop_id",
+            "shopify_product_id",
+            "status",
+            "created_at",
+            "id",
+            postgresql_include=["rating"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -142,6 +152,20 @@ class ReviewReply(ShopScoped, db.Model):
     is_public: Mapped[bool] = mapped_column(Boolean)
     body: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewPlan(ShopScoped, db.Model):
+    """The outbox of review planning: one row per domain event that times a request or opens/releases a hold,
+    written in the transaction that hands the event to reviews, deleted by the job that applies it (job
+    `review-plan-<event id>`). A row left behind (Redis down when the job was queued, a worker lost) is queued
+    again by `requeue_pending_review_plans`; a row gone means applied, so nothing is applied twice."""
+
+    __tablename__ = "review_plans"
+    __table_args__ = (UniqueConstraint("domain_event_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    domain_event_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,7 +23,7 @@ from app.db import insert_unless_present, utcnow
 from app.events import DomainEvent, record_event
 from app.extensions import db
 from app.i18n import N_
-from app.jobs import enqueue_after_commit, job_id, with_app_context
+from app.jobs import enqueue, enqueue_after_commit, job_id, job_is_alive, with_app_context
 from app.orders.models import Fulfillment, Order
 from app.orders.status import PROBLEM_STATES
 from app.returns.queries import order_has_open_return
@@ -37,6 +37,7 @@ from app.reviews.models import (
     ReviewAsk,
     ReviewHold,
     ReviewPhoto,
+    ReviewPlan,
     ReviewReply,
     ReviewRequest,
     ReviewSettings,
@@ -138,13 +139,20 @@ def plan_review_requests(event: DomainEvent) -> None:
     """Event subscriber: a shipment's first status change, its delivery or cancellation (re)times its review
     request; a survey's detractor answer holds the shopper's requests until the merchant handles it. The work is a
     job queued after commit on the `bulk` queue (`review-plan-<event id>`): it is days from being due, so the
-    webhook that brought the change, and the messages it sends, pay no query for it."""
+    webhook that brought the change, and the messages it sends, pay one insert for it: the `review_plans` row,
+    kept until the job has applied the event, so a job lost with Redis is queued again by the sweeper."""
     data = event.data or {}
     if event.kind == "shipment.status_changed":
         if not event.shopify_fulfillment_id or not (data.get("from") is None or data.get("to") in TIMING_STATES):
             return
     elif event.kind not in ("survey.detractor", "survey.detractor_handled"):
         return
+    insert_unless_present(
+        db.session,
+        ReviewPlan.__table__,
+        {"shop_id": event.shop_id, "domain_event_id": event.id, "created_at": utcnow()},
+        ["domain_event_id"],
+    )
     enqueue_after_commit(
         db.session, plan_from_event, event.id, queue="bulk", job_id=job_id("review-plan", event.id), unique=True
     )
@@ -152,10 +160,17 @@ def plan_review_requests(event: DomainEvent) -> None:
 
 @with_app_context
 def plan_from_event(event_id: int) -> str:
-    """Job: apply one domain event to review requests and holds (idempotent: unique keys and state checks)."""
+    """Job: apply one domain event to review requests and holds, once: its `review_plans` row is locked, and
+    deleted in the same transaction as the change it made (no row: applied already, or never planned)."""
     session = db.session
-    event = session.get(DomainEvent, event_id)
+    plan = session.execute(
+        select(ReviewPlan).where(ReviewPlan.domain_event_id == event_id).with_for_update()
+    ).scalar_one_or_none()
+    event = session.get(DomainEvent, event_id) if plan is not None else None
     if event is None:
+        if plan is not None:
+            session.delete(plan)
+        session.commit()
         return "skipped"
     if event.kind == "shipment.status_changed":
         _time_request(session, event)
@@ -163,8 +178,37 @@ def plan_from_event(event_id: int) -> str:
         _open_hold(session, event.shop_id, event.data or {}, event.shopify_order_id)
     elif event.kind == "survey.detractor_handled":
         _release_hold(session, event.shop_id, event.data or {}, event.shopify_order_id)
+    session.delete(plan)
     session.commit()
     return "done"
+
+
+PLAN_GRACE = timedelta(seconds=60)
+
+
+@with_app_context
+def requeue_pending_review_plans(now: datetime | None = None) -> int:
+    """Sweeper: planning rows older than a minute whose job is gone (never reached Redis, or died) are queued
+    again, oldest first, so a detractor's hold is applied before its release. Returns how many were queued."""
+    cutoff = (now or utcnow()) - PLAN_GRACE
+    event_ids = (
+        db.session.execute(
+            select(ReviewPlan.domain_event_id)
+            .where(ReviewPlan.created_at < cutoff)
+            .order_by(ReviewPlan.domain_event_id)
+            .limit(1000)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    queued = 0
+    for event_id in event_ids:
+        rq_id = job_id("review-plan", event_id)
+        if not job_is_alive(rq_id):
+            enqueue(plan_from_event, event_id, queue="bulk", job_id=rq_id, unique=True)
+            queued += 1
+    return queued
 
 
 def _time_request(session: Session, event: DomainEvent) -> None:

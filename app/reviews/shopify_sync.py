@@ -7,6 +7,9 @@ can read a product's rating.
 - THROTTLED/429 (the mutation did not run) and other transient failures leave the row pending and raise, so RQ
   retries with backoff; `metafieldsSet` is idempotent (it sets values), so a lost answer is simply sent again.
 - userErrors fail the row with Shopify's message (kept for the merchant's page), not retried until it changes.
+- A product left with no published review (its last one hidden or erased) has both metafields deleted with
+  `metafieldsDelete`, so the theme no longer shows a rating nobody can read; deleting one already gone is no
+  error (Shopify answers `null` for it), so a retry is harmless too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,23 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
   }
 }
 """
+
+
+METAFIELDS_DELETE = """
+mutation MetafieldsDelete($metafields: [MetafieldIdentifierInput!]!) {
+  metafieldsDelete(metafields: $metafields) {
+    deletedMetafields { key namespace ownerId }
+    userErrors { field message }
+  }
+}
+"""
+RATING_KEYS = ("rating", "rating_count")
+
+
+def metafield_identifiers(product_id: int) -> list[dict[str, str]]:
+    """The `MetafieldIdentifierInput`s of a product's two rating metafields."""
+    owner = f"gid://shopify/Product/{product_id}"
+    return [{"ownerId": owner, "namespace": "reviews", "key": key} for key in RATING_KEYS]
 
 
 def metafield_inputs(product_id: int, average: float | None, count: int) -> list[dict[str, str]]:
@@ -65,9 +85,15 @@ def write_rating(sync_id: int) -> str:
     session.commit()
     try:
         with AdminClient(shop_id) as client:
-            client.mutate(METAFIELDS_SET, {"metafields": metafield_inputs(product_id, average, count)}, "metafieldsSet")
+            if count:
+                inputs = metafield_inputs(product_id, average, count)
+                client.mutate(METAFIELDS_SET, {"metafields": inputs}, "metafieldsSet")
+            else:
+                identifiers = metafield_identifiers(product_id)
+                client.mutate(METAFIELDS_DELETE, {"metafields": identifiers}, "metafieldsDelete")
     except UserErrors as exc:
-        return _finish(sync_id, "failed", error=f"Shopify refused the rating metafields: {exc}")
+        verb = "rating metafields" if count else "deletion of the rating metafields"
+        return _finish(sync_id, "failed", error=f"Shopify refused the {verb}: {exc}")
     except (Throttled, TransientError):
         raise  # still pending: the retry writes the figures as they are then
     except GraphQLError as exc:

@@ -3,9 +3,12 @@ and, through the app proxy, the product block's JSON and the published reviews' 
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
 from app.extensions import db
@@ -87,6 +90,104 @@ def linked_product_reviews(token: str):
         lambda photo_id: f"/apps/aftercart/reviews/photos/{photo_id}",
     )
     return jsonify(data)
+
+
+# --- the block on a product page outside a storefront (the demo) ------------------------------------------------
+
+BLOCK = Path("extensions") / "product-reviews"
+
+
+@cache
+def _block_asset(root: str, name: str) -> str:
+    return (Path(root) / BLOCK / name).read_text(encoding="utf-8")
+
+
+def _block_files(locale: str) -> tuple[str, str, dict[str, str]]:
+    """The theme block's own script, stylesheet and strings (the extension's locale file), as a theme loads them."""
+    root = str(Path(current_app.root_path).parent)
+    try:
+        strings = json.loads(_block_asset(root, f"locales/{'th' if locale == 'th' else 'en.default'}.json"))
+        return (
+            _block_asset(root, "assets/product-reviews.js"),
+            _block_asset(root, "assets/product-reviews.css"),
+            strings["product_reviews"],
+        )
+    except (OSError, ValueError, KeyError):
+        abort(404)  # an install without the extension's sources has no preview
+
+
+def _preview_target(token: str) -> tuple[Shop, int]:
+    target = read_product_token(token)
+    shop = db.session.get(Shop, target[0]) if target else None
+    if target is None or shop is None or shop.redacted_at is not None:
+        abort(404)
+    return shop, target[1]
+
+
+@reviews_links_bp.get("/preview/<token>")
+def product_preview(token: str):
+    """A product page with the theme's Product reviews block, its real script and stylesheet, fed by the same
+    JSON the app proxy answers (published reviews only): the demo's storefront, signed like every /l link."""
+    shop, product_id = _preview_target(token)
+    locale = shopper_locale()
+    script, stylesheet, strings = _block_files(locale)
+    title = db.session.execute(
+        select(Review.product_title).where(Review.shop_id == shop.id, Review.shopify_product_id == product_id).limit(1)
+    ).scalar()
+    body = render_template(
+        "storefront/reviews/preview.html",
+        _=lambda key, **v: t(locale, key, **v),
+        locale=locale,
+        shop=shop,
+        token=token,
+        product_id=product_id,
+        product_name=title or str(product_id),
+        strings=strings,
+        block_strings={k: strings[k] for k in ("summary", "none", "stars", "reply", "page", "photo", "error")},
+        block_js=script.replace("</", "<\\/"),
+        block_css=stylesheet.replace("</", ""),
+    )
+    response = Response(body, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@reviews_links_bp.get("/preview/<token>/reviews/product/<int:product_id>")
+def preview_reviews_json(token: str, product_id: int):
+    shop, linked = _preview_target(token)
+    if product_id != linked:
+        abort(404)
+    page = request.args.get("page", "1")
+    data = product_block(
+        db.session,
+        shop.id,
+        product_id,
+        int(page) if page.isdigit() else 1,
+        lambda photo_id: f"/l/reviews/preview/{token}/reviews/photos/{photo_id}",
+        request.args.get("name") or None,
+    )
+    return jsonify(data)
+
+
+@reviews_links_bp.get("/preview/<token>/reviews/photos/<int:photo_id>")
+def preview_photo(token: str, photo_id: int):
+    """A photo of a published review of the linked product (any other: 404)."""
+    shop, product_id = _preview_target(token)
+    photo = db.session.execute(
+        select(ReviewPhoto)
+        .join(Review, Review.id == ReviewPhoto.review_id)
+        .where(
+            ReviewPhoto.id == photo_id,
+            ReviewPhoto.shop_id == shop.id,
+            Review.shopify_product_id == product_id,
+            Review.status == "published",
+        )
+    ).scalar_one_or_none()
+    if photo is None:
+        abort(404)
+    response = Response(photo.data, mimetype=photo.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @reviews_links_bp.get("/<token>")

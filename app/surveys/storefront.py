@@ -1,8 +1,12 @@
 """The shopper's survey pages, opened from a signed link (`/l/s/...`), no login: a one-tap score, the question
 page (SMS, LINE and the tracking page's form post to it), and the optional follow-up (reasons and a comment).
 
-A tap records the score and shows the follow-up; tapping again changes the score. A forged, altered, expired or
-dead link (its survey erased) is refused with 404 and records nothing."""
+A tap opens the answer page with that score chosen; the answer is recorded by the page's POST (its "Send" button,
+with the reasons and comment if given). A GET records nothing: mail security scanners (Safe Links, Proofpoint,
+antivirus gateways) open every link of a message, some running its scripts, and survey vendors found their
+scores skewed by them (Retently's "first intent" scores, Iterate's bot filtering). Filtering bots by their
+address or timing guesses; a POST only a person's tap sends does not. Tapping again changes the score. A forged,
+altered, expired or dead link (its survey erased) is refused with 404 and records nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from app.storefront.links import deny_framing
 from app.surveys.links import ASK, FOLLOW, SCORE, follow_up_path, read_token, score_path
 from app.surveys.messages import question_text, scale_labels
 from app.surveys.models import Survey
-from app.surveys.rules import SCALES, asks, valid_score
+from app.surveys.rules import SCALES, asks, reasons_for, valid_score
 from app.surveys.services import find_survey, offered_reasons, record_answer, record_follow_up
 from app.tracking.branding import tokens_for
 from app.tracking.services import tracking_settings
@@ -70,15 +74,45 @@ def _page(template: str, survey: Survey, shop: Shop, status: int = 200, **values
 
 @survey_links_bp.get("/<token>")
 def tap(token: str):
-    """One tap from the message: the score is in the signed link."""
+    """One tap from the message: the answer page with the link's score chosen, nothing recorded yet."""
+    survey, shop, link = _survey(token, SCORE)
+    question = link.question
+    if question is None or question not in asks(survey.question) or valid_score(question, link.score) is None:
+        abort(404)
+    locale = _locale(survey)
+    low, high = scale_labels(question, locale)
+    csat, nps = (link.score, None) if question == "csat" else (None, link.score)
+    return _page(
+        "storefront/surveys/confirm.html",
+        survey,
+        shop,
+        locale=locale,
+        question=question_text(question, locale, shop.name or shop.domain),
+        action=f"/l/s/{token}?locale={locale}",
+        scores=SCALES[question],
+        score=link.score,
+        low=low,
+        high=high,
+        reasons=reasons_for(csat, nps),
+    )
+
+
+@survey_links_bp.post("/<token>")
+def confirm_tap(token: str):
+    """The answer page's "Send": the score chosen there (the link's own when none is sent), and the reasons and
+    comment if given; then the follow-up page."""
     survey, shop, link = _survey(token, SCORE, lock=True)
-    if (
-        link.question is None
-        or link.score is None
-        or not record_answer(db.session, survey, link.question, link.score, "message")
-    ):
+    question = link.question
+    if question is None or question not in asks(survey.question) or valid_score(question, link.score) is None:
         db.session.rollback()
         abort(404)
+    chosen = request.form.get("score")
+    score = link.score if chosen in (None, "") else valid_score(question, chosen)
+    if score is None or not record_answer(db.session, survey, question, score, "message"):
+        db.session.rollback()
+        abort(400)
+    if request.form.getlist("reasons") or (request.form.get("comment") or "").strip():
+        record_follow_up(db.session, survey, request.form.getlist("reasons"), request.form.get("comment"))
     db.session.commit()
     return redirect(follow_up_path(survey.public_id, _locale(survey)), code=303)
 

@@ -266,6 +266,7 @@ CONNECTION_FIELDS = frozenset(
 )
 # Child object types, for error messages that name the type as Shopify does.
 CHILD_TYPES = {
+    "deletedMetafields": "MetafieldIdentifier",
     "customer": "Customer",
     "defaultEmailAddress": "CustomerEmailAddress",
     "defaultPhoneNumber": "CustomerPhoneNumber",
@@ -366,6 +367,8 @@ class FakeShop:
     bulk_state: shopify_bulk.BulkState = field(default_factory=shopify_bulk.BulkState)
     # Metafields set with metafieldsSet, by (owner GID, namespace, key); known_products limits the owners.
     metafields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    # Each metafieldsDelete call that deleted (or found nothing to delete): the identifiers asked for.
+    deleted_metafield_calls: list[list[tuple[str, str, str]]] = field(default_factory=list)
     known_products: set[str] | None = None
     # Shopify Flow: the trigger handles the app has deployed (None: any) and each accepted flowTriggerReceive.
     flow_triggers: set[str] | None = None
@@ -798,6 +801,9 @@ class FakeShopify:
                 value = execute_returns_field(self, shop, operation.kind, f, args, args_of)
             elif f.name in (shopify_bulk.QUERY_FIELDS if operation.kind == "query" else shopify_bulk.MUTATION_FIELDS):
                 value = shopify_bulk.execute(self, shop, operation.kind, f, args, args_of)
+            elif operation.kind == "mutation" and f.name == "metafieldsDelete":
+                payload = shopify_metafields.metafields_delete(shop, args)
+                value = self._project(payload, f, "MetafieldsDeletePayload", args_of)
             elif (
                 operation.kind == "mutation"
                 and f.name in shopify_metafields.MUTATION_FIELDS
@@ -999,9 +1005,12 @@ class FakeShopify:
             if child.name in CONNECTION_FIELDS:
                 keyed = [([i], item) for i, item in enumerate(value or [])]
                 result[child.key] = self._connection(keyed, child, args, child_type, args_of)
-            elif isinstance(value, list) and value and isinstance(value[0], dict):
+            elif isinstance(value, list) and value and all(v is None or isinstance(v, dict) for v in value):
+                # A list of objects; GraphQL lists of a nullable type may hold nulls (deletedMetafields).
                 items = value[: int(args["first"])] if args.get("first") is not None else value
-                result[child.key] = [self._project(item, child, child_type, args_of) for item in items]
+                result[child.key] = [
+                    None if item is None else self._project(item, child, child_type, args_of) for item in items
+                ]
             elif isinstance(value, dict):
                 result[child.key] = self._project(value, child, child_type, args_of)
             elif value is None or (isinstance(value, list) and not value):

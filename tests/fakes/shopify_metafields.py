@@ -1,4 +1,5 @@
-"""The metafields part of the fake Admin API: the `metafieldsSet` mutation, checked as Shopify checks it.
+"""The metafields part of the fake Admin API: the `metafieldsSet` and `metafieldsDelete` mutations, checked as
+Shopify checks them.
 
 - at most 25 inputs, each with ownerId, namespace, key, type and value (value always a string);
 - the standard product review definitions: `reviews.rating` must be type `rating` whose value is JSON
@@ -7,6 +8,12 @@
 - the owner must be a product the fake knows (`FakeShopify.shop(domain).products`, or any when none are set);
 - any invalid input fails the whole call with `userErrors` (field, message, code) and sets nothing.
 Set values are stored on the shop (`metafields[(owner, namespace, key)] = {"type", "value"}`).
+
+`metafieldsDelete(metafields: [MetafieldIdentifierInput!]!)` (shopify.dev, Admin GraphQL): each input an
+ownerId, namespace and key; answers `deletedMetafields` ([MetafieldIdentifier]: ownerId, namespace, key) in the
+order asked, `null` for one that did not exist (still a success), and `userErrors` ([UserError]: field, message;
+no code on the Admin API's plain UserError) for a blank part or an owner the fake does not know, deleting
+nothing then. At least one identifier is required.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-MUTATION_FIELDS = frozenset({"metafieldsSet"})
+MUTATION_FIELDS = frozenset({"metafieldsSet", "metafieldsDelete"})
 STANDARD_TYPES = {("reviews", "rating"): "rating", ("reviews", "rating_count"): "number_integer"}
 
 
@@ -68,3 +75,32 @@ def metafields_set(shop: Any, args: dict[str, Any]) -> dict[str, Any]:
             {"key": item["key"], "namespace": item["namespace"], "value": item["value"], "type": item["type"]}
         )
     return {"metafields": written, "userErrors": []}
+
+
+def metafields_delete(shop: Any, args: dict[str, Any]) -> dict[str, Any]:
+    inputs = args.get("metafields") or []
+    if not inputs:
+        return {"deletedMetafields": None, "userErrors": [{"field": ["metafields"], "message": "can't be blank"}]}
+    errors = []
+    for index, item in enumerate(inputs):
+        item = item if isinstance(item, dict) else {}
+        parts = ("ownerId", "namespace", "key")
+        blank = next((n for n in parts if not isinstance(item.get(n), str) or not item[n]), None)
+        if blank:
+            errors.append({"field": ["metafields", str(index), blank], "message": f"{blank} can't be blank"})
+            continue
+        owner = item["ownerId"]
+        known = shop.known_products
+        if not owner.startswith("gid://shopify/Product/") or (known is not None and owner not in known):
+            errors.append({"field": ["metafields", str(index), "ownerId"], "message": "Owner does not exist"})
+    if errors:
+        return {"deletedMetafields": None, "userErrors": errors}
+    deleted: list[dict[str, str] | None] = []
+    for item in inputs:
+        identifier = (item["ownerId"], item["namespace"], item["key"])
+        if shop.metafields.pop(identifier, None) is None:
+            deleted.append(None)
+        else:
+            deleted.append({"ownerId": identifier[0], "namespace": identifier[1], "key": identifier[2]})
+    shop.deleted_metafield_calls.append([(i["ownerId"], i["namespace"], i["key"]) for i in inputs])
+    return {"deletedMetafields": deleted, "userErrors": []}

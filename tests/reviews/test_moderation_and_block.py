@@ -145,3 +145,60 @@ def test_a_user_error_fails_the_write_with_shopifys_message(fake_app, delivered_
     attempts = sync.attempts
     work()
     assert db.session.get(RatingSync, sync.id).attempts == attempts  # not sent again until the reviews change
+
+
+def test_the_last_published_review_hidden_deletes_the_rating_metafields(
+    fake_app, delivered_order, work, fake_shopify, redis_conn
+):
+    """Nothing published is left to rate: `metafieldsDelete` through the same outbox, so the theme shows no
+    rating; throttled it stays pending and is retried; deleting what is already gone is no error."""
+    delivered_order(days_ago=9)
+    first, second = _reviews([5, 3])
+    for review in (first, second):
+        moderate_review(db.session, review, "published", "owner", None)
+    db.session.commit()
+    work()
+    assert set(_metafields(fake_shopify)) == {"rating", "rating_count"}
+
+    moderate_review(db.session, first, "hidden", "owner", "Not about the product")
+    db.session.commit()
+    work()
+    assert _metafields(fake_shopify)["rating_count"]["value"] == "1"  # one left: still set, not deleted
+
+    fake_shopify.set_bucket(SHOP, maximum=1000, available=0, restore_rate=0.001)
+    moderate_review(db.session, second, "hidden", "owner", "Spam")
+    db.session.commit()
+    work()
+    sync = db.session.execute(select(RatingSync)).scalar_one()
+    assert sync.status == "pending" and set(_metafields(fake_shopify)) == {"rating", "rating_count"}
+    assert f"review-rating-{sync.id}" in ScheduledJobRegistry("default", connection=redis_conn).get_job_ids()
+    fake_shopify.set_bucket(SHOP)
+    assert write_rating_metafields(sync.id) == "done"  # what RQ's retry runs
+    assert _metafields(fake_shopify) == {}
+    db.session.expire_all()
+    assert db.session.get(RatingSync, sync.id).written == {"rating": None, "count": 0}
+    (call,) = fake_shopify.shop(SHOP).deleted_metafield_calls
+    assert sorted(key for _, _, key in call) == ["rating", "rating_count"]
+
+    # Asked again (a lost answer, another change): the fake answers null for each, and the row is done.
+    db.session.execute(RatingSync.__table__.update().values(status="pending"))
+    db.session.commit()
+    assert write_rating_metafields(sync.id) == "done"
+    assert len(fake_shopify.shop(SHOP).deleted_metafield_calls) == 2
+
+
+def test_a_user_error_on_the_deletion_fails_the_row_with_shopifys_message(
+    fake_app, delivered_order, work, fake_shopify
+):
+    delivered_order(days_ago=9)
+    (review,) = _reviews([4])
+    moderate_review(db.session, review, "published", "owner", None)
+    db.session.commit()
+    work()
+    fake_shopify.shop(SHOP).known_products = {f"gid://shopify/Product/{TOTE_PRODUCT}"}  # the shirt is gone
+    moderate_review(db.session, review, "hidden", "owner", "Duplicate")
+    db.session.commit()
+    work()
+    db.session.expire_all()
+    sync = db.session.execute(select(RatingSync)).scalar_one()
+    assert sync.status == "failed" and "deletion" in sync.last_error and "Owner does not exist" in sync.last_error

@@ -107,3 +107,36 @@ def test_unsigned_or_forged_proxy_requests_are_refused(fake_app, install_shop):
     client = fake_app.test_client()
     assert client.get("/proxy/reviews/product/1").status_code == 401
     assert client.get("/proxy/reviews/product/1?" + signed_query({}, secret="wrong")).status_code == 401
+
+
+def test_the_demo_product_page_link_shows_only_its_own_products_published_reviews(fake_app, install_shop):
+    """/l/reviews/preview/<token>: a forged token, another product's id, or a photo of another product or shop
+    is a 404; the signed product's published data only."""
+    from app.reviews.links import make_product_token
+
+    review, photo_id = _others_review()
+    client = fake_app.test_client()
+    token = make_product_token(review.shop_id, 555)
+    other_product = make_product_token(review.shop_id, 556)
+    assert client.get(f"/l/reviews/preview/{token}").status_code == 200
+    data = client.get(f"/l/reviews/preview/{token}/reviews/product/555").get_json()
+    assert data["count"] == 1 and "secret-shopper" not in json_dumps(data)
+    assert client.get(f"/l/reviews/preview/{token}/reviews/photos/{photo_id}").data == PNG
+    for path in (
+        f"/l/reviews/preview/{token[:-3]}abc",
+        "/l/reviews/preview/not-a-token/reviews/product/555",
+        f"/l/reviews/preview/{token}/reviews/product/556",
+        f"/l/reviews/preview/{other_product}/reviews/photos/{photo_id}",
+        f"/l/reviews/preview/{token}/reviews/photos/{photo_id + 1}",
+    ):
+        assert client.get(path).status_code == 404, path
+    review.status = "hidden"
+    db.session.commit()
+    assert client.get(f"/l/reviews/preview/{token}/reviews/photos/{photo_id}").status_code == 404
+    assert client.get(f"/l/reviews/preview/{token}/reviews/product/555").get_json()["count"] == 0
+
+
+def json_dumps(value) -> str:
+    import json
+
+    return json.dumps(value)

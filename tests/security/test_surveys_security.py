@@ -124,10 +124,19 @@ def test_survey_links_do_not_cross_shops_or_purposes_and_are_never_framed(fake_a
         assert client.get(f"/l/s/{token}").status_code == 404
     db.session.expire_all()
     assert db.session.get(Survey, mine.id).answered_at is None
-    tapped = client.get(f"/l/s/{make_token(mine.public_id, SCORE, 'csat', 4)}")
+    link = f"/l/s/{make_token(mine.public_id, SCORE, 'csat', 4)}"
+    shown = client.get(link)
+    assert shown.status_code == 200
+    assert shown.headers["X-Frame-Options"] == "DENY" and shown.headers["Cache-Control"] == "no-store"
+    assert shown.headers["Referrer-Policy"] == "no-referrer"
+    # A scanner that opens (or HEADs) the link records nothing; a malformed score is a 400 and records nothing.
+    assert client.head(link).status_code == 200
+    for bad in ("9", "0", "x", "4.5", "-1"):
+        assert client.post(link, data={"score": bad}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Survey, mine.id).answered_at is None
+    tapped = client.post(link, data={"score": "4"})
     assert tapped.status_code == 303
-    assert tapped.headers["X-Frame-Options"] == "DENY" and tapped.headers["Cache-Control"] == "no-store"
-    assert tapped.headers["Referrer-Policy"] == "no-referrer"
     # The follow-up page escapes what the shopper wrote.
     follow = tapped.headers["Location"].replace("http://localhost", "")
     follow = follow[follow.index("/l/s/f/") :]
@@ -142,4 +151,8 @@ def test_a_redacted_shops_links_are_dead(fake_app, install_shop):
     shop = db.session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
     shop.redacted_at = utcnow()
     db.session.commit()
-    assert fake_app.test_client().get(f"/l/s/{make_token(mine.public_id, SCORE, 'csat', 4)}").status_code == 404
+    link = f"/l/s/{make_token(mine.public_id, SCORE, 'csat', 4)}"
+    assert fake_app.test_client().get(link).status_code == 404
+    assert fake_app.test_client().post(link, data={"score": "4"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Survey, mine.id).answered_at is None

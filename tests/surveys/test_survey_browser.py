@@ -47,6 +47,12 @@ def _question_path(app: Flask, order_name: str) -> str:
         return f"/l/s/a/{make_token(public_id, ASK)}"
 
 
+def _answer_of(app: Flask, order_name: str) -> tuple:
+    with app.app_context():
+        survey = db.session.execute(select(Survey).where(Survey.order_name == order_name)).scalar_one()
+        return survey.csat_score, survey.changed_at
+
+
 @needs_chromium
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("locale", ["en", "th"])
@@ -65,11 +71,20 @@ def test_one_tap_then_the_follow_up_page(demo, locale, width):
             page = context.new_page()
             problems: list[str] = []
             page.on("pageerror", lambda exc: problems.append(str(exc)))
+            before = _answer_of(demo, "#1034")
             page.goto(f"{base}{path}?locale={locale}")
             assert page.evaluate("document.documentElement.lang") == locale
             assert page.locator(".ac-scores a").count() == 5  # CSAT 1-5, one link each
             page.screenshot(path=str(folder / f"question-{locale}-{width}.png"), full_page=True)
             page.locator(".ac-scores a", has_text="2").first.click()
+            # The tap lands on the answer page with 2 chosen; nothing is recorded until "Send".
+            page.wait_for_selector("#ac-send-score")
+            assert page.locator("input[name=score][value='2']").is_checked()
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the answer page scrolls sideways by {overflow}px at {width}px"
+            page.screenshot(path=str(folder / f"answer-{locale}-{width}.png"), full_page=True)
+            assert _answer_of(demo, "#1034") == before
+            page.click("#ac-send-score")
             page.wait_for_selector("form textarea[name=comment]")
             assert "/l/s/f/" in page.url
             text = page.inner_text("main")

@@ -53,6 +53,15 @@ def _score_link(message, score: int) -> str:
     return links[score - 1]
 
 
+def _answer(client, link: str, **form):
+    """A shopper's tap: the link opens the answer page with its score chosen; "Send" posts it (the page's
+    form, with whatever else it carries). Returns the POST's answer (303 to the follow-up page)."""
+    page = client.get(link)
+    assert page.status_code == 200 and "checked" in page.get_data(as_text=True)
+    action = page.get_data(as_text=True).split('method="post" action="', 1)[1].split('"', 1)[0]
+    return client.post(action.replace("&amp;", "&"), data=form)
+
+
 def test_a_delivered_parcel_is_asked_after_the_delay_and_one_tap_records_the_score(
     alert_app, deliver, work, smtp, shop_told
 ):
@@ -74,7 +83,14 @@ def test_a_delivered_parcel_is_asked_after_the_delay_and_one_tap_records_the_sco
     assert len(links) == 5  # one signed link per score
 
     client = alert_app.test_client()
-    tapped = client.get(_score_link(mail, 5))
+    # A mail scanner opening every link of the message records nothing: a GET only shows the page.
+    for link in links_in(mail):
+        assert client.get(link).status_code == 200
+    (survey,) = surveys(alert_app)
+    assert survey.csat_score is None and survey.answered_at is None and survey.status == "sent"
+    shown = client.get(_score_link(mail, 5)).get_data(as_text=True)
+    assert 'value="5" checked' in shown and "Send my answer" in shown and "Fast delivery" in shown
+    tapped = _answer(client, _score_link(mail, 5))
     assert tapped.status_code == 303 and "/l/s/f/" in tapped.headers["Location"]
     follow_up = client.get(tapped.headers["Location"])
     page = follow_up.get_data(as_text=True)
@@ -89,7 +105,7 @@ def test_a_delivered_parcel_is_asked_after_the_delay_and_one_tap_records_the_sco
     assert survey.answered_via == "message" and survey.status == "answered"
 
     # A second tap changes the score of the same survey; nothing is added.
-    assert client.get(_score_link(mail, 4)).status_code == 303
+    assert _answer(client, _score_link(mail, 4)).status_code == 303
     (survey,) = surveys(alert_app)
     assert survey.csat_score == 4 and survey.reasons == ["fast"]
     thai = client.get(tapped.headers["Location"].split("?")[0] + "?locale=th").get_data(as_text=True)
@@ -109,7 +125,7 @@ def test_a_low_score_alerts_the_merchant_and_holds_marketing_until_it_is_handled
     work()
     (mail,) = survey_mails(smtp)
     client = alert_app.test_client()
-    follow = client.get(_score_link(mail, 1)).headers["Location"]
+    follow = _answer(client, _score_link(mail, 1)).headers["Location"]
     page = client.get(follow).get_data(as_text=True)
     assert "Arrived damaged" in page and "Arrived late" in page  # what went wrong, for a low score
     client.post(follow, data={"reasons": ["damaged"], "comment": "Crushed box"})
@@ -155,7 +171,7 @@ def test_handling_the_detractor_on_the_survey_page_clears_the_attention_item(ale
     work()
     (mail,) = survey_mails(smtp)
     client = alert_app.test_client()
-    client.get(_score_link(mail, 2))
+    _answer(client, _score_link(mail, 2))
     work()
     (survey,) = surveys(alert_app)
     token = make_id_token(SHOP)
@@ -206,6 +222,7 @@ def test_forged_replayed_and_dead_links_are_refused_and_record_nothing(alert_app
         other_survey,
     ):
         assert client.get(f"/l/s/{bad}").status_code == 404, bad
+        assert client.post(f"/l/s/{bad}", data={"score": "1"}).status_code == 404, bad
         assert client.get(f"/l/s/f/{bad}").status_code == 404
         assert client.post(f"/l/s/a/{bad}", data={"score": "1"}).status_code == 404
     (survey,) = surveys(alert_app)
@@ -213,7 +230,9 @@ def test_forged_replayed_and_dead_links_are_refused_and_record_nothing(alert_app
     assert _events(alert_app, "survey.detractor") == []
 
     # The shopper is erased: every link of their survey dies with the answer's tie to them.
-    assert client.get(good).status_code == 303
+    assert client.post(good, data={"score": "9"}).status_code == 400  # off the scale: nothing recorded
+    assert surveys(alert_app)[0].answered_at is None
+    assert _answer(client, good).status_code == 303
     with alert_app.app_context():
         customer = CustomerRef(email=SHOPPER, shopify_order_ids=[ORDER_ID])
         exported = export_customer_surveys(db.session, shop_told, customer)
@@ -323,7 +342,7 @@ def test_the_admin_page_shows_figures_and_saves_settings(alert_app, deliver, wor
     thai = client.get(f"/app/surveys?shop={SHOP}&id_token={token}&locale=th").get_data(as_text=True)
     assert "แบบสำรวจหลังจัดส่ง" in thai and "รอคำตอบ" in thai
     (mail,) = survey_mails(smtp)
-    client.get(_score_link(mail, 4))
+    _answer(client, _score_link(mail, 4))
     page = client.get(f"/app/surveys?shop={SHOP}&id_token={token}").get_data(as_text=True)
     assert "1 answered of 1 asked" in page and "4.00" in page
 
@@ -337,3 +356,75 @@ def test_the_admin_page_shows_figures_and_saves_settings(alert_app, deliver, wor
     with alert_app.app_context():
         settings = db.session.execute(select(SurveySettings)).scalar_one()
         assert (settings.question, settings.delay_days, settings.channels) == ("nps", 3, ["email"])
+
+
+def test_the_answer_pages_send_records_the_score_with_its_reasons_at_once(alert_app, deliver, work, smtp, shop_told):
+    ship(deliver)
+    work()
+    ask_after(alert_app, 2.1)
+    work()
+    (mail,) = survey_mails(smtp)
+    client = alert_app.test_client()
+    page = client.get(_score_link(mail, 2)).get_data(as_text=True)
+    assert 'value="2" checked' in page and "Arrived late" in page  # a low score: what went wrong
+    sent = _answer(client, _score_link(mail, 2), score="2", reasons=["late", "fast"], comment="Four days late")
+    assert sent.status_code == 303
+    (survey,) = surveys(alert_app)
+    assert (survey.csat_score, survey.reasons, survey.comment) == (2, ["late"], "Four days late")
+    work()
+    assert len(_events(alert_app, "survey.detractor")) == 1
+    # The shopper changed their mind on the page before sending: the score sent is the one kept.
+    assert _answer(client, _score_link(mail, 2), score="5").status_code == 303
+    assert surveys(alert_app)[0].csat_score == 5
+
+
+def test_a_detractor_holds_the_review_request_until_the_merchant_handles_it(alert_app, deliver, work, smtp, shop_told):
+    """The whole chain on real parts: delivered scan -> survey message -> a low score through the signed link ->
+    the detractor alert -> the parcel's review request held for it -> handled in the attention list -> asked."""
+    from app.reviews.models import ReviewRequest
+    from app.reviews.services import send_due_review_requests
+    from tests.tracking.test_timeline import event_payload, fulfillment_payload, order_payload
+
+    start = utcnow() - timedelta(days=1)
+    items = [
+        {"id": 11, "title": "Cotton tee", "quantity": 2, "price": "390.00", "product_id": 7001},
+        {"id": 12, "title": "Canvas tote", "quantity": 1, "price": "590.00", "product_id": 7002},
+    ]
+    deliver("orders/create", order_payload(start, line_items=items))
+    deliver("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], start, start, "SHP5012345678"))
+    deliver("fulfillment_events/create", event_payload(1, 501, "in_transit", start + timedelta(hours=2)))
+    deliver("fulfillment_events/create", event_payload(2, 501, "delivered", utcnow() - timedelta(hours=1)))
+    work()
+    ask_after(alert_app, 2.1)
+    work()
+    (mail,) = survey_mails(smtp)
+    client = alert_app.test_client()
+    assert _answer(client, _score_link(mail, 1), reasons=["damaged"]).status_code == 303
+    work()
+    with alert_app.app_context():
+        alert = db.session.execute(select(MerchantAlert).where(MerchantAlert.kind == "detractor")).scalar_one()
+        alert_id = alert.id
+        assert send_due_review_requests(utcnow() + timedelta(days=8)) == 0
+        request = db.session.execute(select(ReviewRequest)).scalar_one()
+        assert (request.status, request.reason) == ("held", "detractor not yet handled")
+    work()
+
+    def review_mails() -> list:
+        return [m for m in smtp.mailbox.messages if m["To"] == SHOPPER and "How do you like" in str(m["Subject"])]
+
+    assert review_mails() == []
+
+    token = make_id_token(SHOP)
+    handled = client.post(
+        f"/app/attention/{alert_id}/handled",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    assert handled.status_code == 200
+    work()
+    with alert_app.app_context():
+        assert send_due_review_requests(utcnow() + timedelta(days=8, minutes=15)) == 1
+        request = db.session.execute(select(ReviewRequest)).scalar_one()
+        assert request.status == "sent" and {p["product_id"] for p in request.products} == {7001, 7002}
+    work()
+    (asked,) = review_mails()
+    assert "Cotton tee" in asked.get_body(("plain",)).get_content()

@@ -1,0 +1,71 @@
+-- wrk script for benchmarks/engagement.py: requests read from a file, one per line: METHOD<TAB>path<TAB>body.
+--
+-- The body (may be empty) is sent as an urlencoded form. Survey answers and review submissions carry their
+-- own signed link in the path, so the file is written in Python with one link per line and every wrk thread
+-- walks it from its own starting point (a review link is used once: a replay is a 409, counted as "other").
+-- A 200 or a 303 (the survey's redirect to its follow-up page) is a success.
+--
+-- Script arguments (after `--`): request_file
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+function init(args)
+  lines = {}
+  for line in io.lines(args[1]) do
+    local method, path, body = line:match("^(%u+)\t([^\t]+)\t?(.*)$")
+    if method then
+      lines[#lines + 1] = { method, path, body }
+    end
+  end
+  count = #lines
+  assert(count > 0, "no requests in " .. args[1])
+  index = ((tid - 1) * 7919) % count
+  sent, ok200, s429, other = 0, 0, 0, 0
+end
+
+function request()
+  sent = sent + 1
+  index = index % count + 1
+  local method, path, body = lines[index][1], lines[index][2], lines[index][3]
+  local headers = {}
+  headers["X-Forwarded-For"] = string.format(
+    "10.%d.%d.%d", (tid * 16 + math.floor(sent / 65536)) % 256, math.floor(sent / 256) % 256, sent % 256)
+  if method == "POST" then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return wrk.format("POST", path, headers, body)
+  end
+  return wrk.format(method, path, headers)
+end
+
+function response(status, hdrs, body)
+  if status == 200 or status == 303 then
+    ok200 = ok200 + 1
+  elseif status == 429 then
+    s429 = s429 + 1
+  else
+    other = other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local t_sent, t_200, t_429, t_other = 0, 0, 0, 0
+  for _, thread in ipairs(threads) do
+    t_sent = t_sent + thread:get("sent")
+    t_200 = t_200 + thread:get("ok200")
+    t_429 = t_429 + thread:get("s429")
+    t_other = t_other + thread:get("other")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_RESULT sent=%d responses=%d ok200=%d s429=%d other=%d duration_us=%d " ..
+    "p50_us=%d p95_us=%d p99_us=%d max_us=%d mean_us=%.1f " ..
+    "err_connect=%d err_read=%d err_write=%d err_timeout=%d\n",
+    t_sent - 1, summary.requests, t_200, t_429, t_other, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, latency.mean,
+    e.connect, e.read, e.write, e.timeout))
+end
