@@ -8,6 +8,7 @@ from app.admin import admin_bp, first_webhook_received, reconciliation_ran
 from app.alerts.admin import alerts_admin_bp, alerts_ready
 from app.alerts.admin import order_panel as alerts_order_panel
 from app.alerts.admin import order_summary as alerts_order_summary
+from app.flows.admin import flows_admin_bp
 from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
@@ -51,6 +52,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     inserts_admin_bp,
     surveys_admin_bp,
     reviews_admin_bp,
+    flows_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -81,6 +83,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.reviews"), "reviews_admin.reviews_page"),
+    NavItem(N_("admin.nav.flows"), "flows_admin.flows_page"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),

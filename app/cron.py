@@ -8,6 +8,7 @@ from typing import Any
 
 from app.alerts.services import send_digests
 from app.events import requeue_undispatched_events
+from app.flows.services import send_due_flow_steps
 from app.integrations.services import requeue_pending_outgoing_events
 from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
@@ -41,6 +42,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("ask-due-surveys", ask_due_surveys, 900),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
+    Periodic("flow-steps", send_due_flow_steps, 300, "notifications"),
     Periodic("review-requests", send_due_review_requests, 900, "notifications"),
     Periodic("sweep-review-ratings", requeue_pending_rating_syncs, 300),
     Periodic("rebuild-recommendations", rebuild_all_shops, 86400, "bulk"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from app.admin.models import OrderActivity
 from app.admin.privacy import erase_order_activity, export_order_activity
+from app.flows.models import FlowEnrolment
+from app.flows.privacy import erase_customer_flows, export_customer_flows
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.integrations.models import OutgoingEvent
@@ -46,6 +48,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_recommendation_data,
         export=export_customer_recommendation_data,
         tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "flows",
+        erase=erase_customer_flows,
+        export=export_customer_flows,
+        tables=(FlowEnrolment.__tablename__,),
     ),
     PrivacyEntry(
         "integrations",

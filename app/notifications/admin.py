@@ -22,6 +22,7 @@ from app.admin import acting_user, action_answer, admin_required, admin_time, pa
 from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.i18n import N_, request_locale, t
+from app.notifications import policy
 from app.notifications.channels import (
     OutgoingMessage,
     PermanentSendError,
@@ -176,6 +177,8 @@ def validate_notification_settings(form: dict[str, Any], current: NotificationSe
         ("quiet_hours_end", 0, 23),
         ("max_per_order_per_day", 1, MAX_CAP),
         ("message_horizon_hours", 1, MAX_HORIZON_HOURS),
+        ("marketing_per_day", 1, policy.MAX_MARKETING_PER_DAY),
+        ("marketing_per_week", 1, policy.MAX_MARKETING_PER_WEEK),
     ):
         if field in form:
             try:
@@ -244,6 +247,8 @@ def _settings_json(settings: NotificationSettings) -> dict[str, Any]:
         "max_per_order_per_day": settings.max_per_order_per_day,
         "fallback_to_email": settings.fallback_to_email,
         "message_horizon_hours": settings.message_horizon_hours,
+        "marketing_per_day": settings.marketing_per_day or policy.DEFAULT_MARKETING_PER_DAY,
+        "marketing_per_week": settings.marketing_per_week or policy.DEFAULT_MARKETING_PER_WEEK,
         "triggers": effective_triggers(settings),
     }
 
@@ -308,6 +313,8 @@ def notifications_page():
         overrides=overrides,
         max_cap=MAX_CAP,
         max_horizon=MAX_HORIZON_HOURS,
+        max_marketing_day=policy.MAX_MARKETING_PER_DAY,
+        max_marketing_week=policy.MAX_MARKETING_PER_WEEK,
         is_demo_env=_is_demo_env(),
         **page_context(),
     )
