@@ -43,6 +43,10 @@ LABEL_KEYS = (
     N_("flows.status.exited"),
     N_("flows.locale.en"),
     N_("flows.locale.th"),
+    N_("flows.admin.seg.tags"),
+    N_("flows.admin.seg.products"),
+    N_("flows.admin.seg.locales"),
+    N_("flows.admin.seg.tiers"),
 )
 ERROR_KEYS = (
     N_("flows.error.starts_on"),
