@@ -2,8 +2,8 @@
 
 - **Enrolment**: an enabled flow whose `starts_on` event happens to one of its segment's shoppers gets one
   `flow_enrolments` row per flow and event (unique), its first step due `wait_days` after the event's own time.
-  Events: the order delivered (`order.status_changed` → delivered, which every order records once all its
-  parcels are), a return resolved, a survey answered (domain events), an order placed (the in-transaction
+  Events: the order delivered (its one parcel's `shipment.status_changed` → delivered, a split order's own
+  `order.status_changed` → delivered), a return resolved, a survey answered (domain events), an order placed (the in-transaction
   `ORDER_UPSERTED`; the thank-you flow only for a shopper's first order).
 - **Replenishment** learns from the shop's own orders: each new order of a product by a shopper who bought it
   before adds the days between the two to the product's samples; the median, once there are enough, sets when
@@ -45,7 +45,7 @@ from app.i18n import N_, negotiate_locale
 from app.jobs import with_app_context
 from app.notifications.policy import consent_allows
 from app.notifications.services import recipient_for
-from app.orders.models import Order
+from app.orders.models import Fulfillment, Order
 from app.returns.rules import tier_for
 from app.returns.services import customer_facts, published_policy
 from app.shopify.models import Shop
@@ -252,7 +252,7 @@ def _order(session: Session, shop_id: int, shopify_order_id: int) -> Order | Non
 # Domain events that start a flow, by the flow's `starts_on`.
 def _starts(event: DomainEvent) -> str | None:
     data = event.data or {}
-    if event.kind == "order.status_changed" and data.get("to") == "delivered":
+    if event.kind in ("order.status_changed", "shipment.status_changed") and data.get("to") == "delivered":
         return "delivered"
     if event.kind == "return.status_changed" and data.get("to") == "resolved":
         return "return_resolved"
@@ -293,7 +293,21 @@ def on_domain_event(event: DomainEvent) -> None:
     order = _order(session, event.shop_id, event.shopify_order_id)
     if order is None:
         return
-    _enrol(session, flows, order, event.happened_at or event.occurred_at or utcnow(), f"{starts_on}:{event.dedupe_key}")
+    if event.kind == "shipment.status_changed" and _parcels(session, order) > 1:
+        return  # a split order starts when its last parcel arrives (the order's own "delivered")
+    # Once per order for a delivery or an answer (a survey has several scores), once per return resolved.
+    key = event.dedupe_key if starts_on == "return_resolved" else str(order.shopify_order_id)
+    _enrol(session, flows, order, event.happened_at or event.occurred_at or utcnow(), f"{starts_on}:{key}")
+
+
+def _parcels(session: Session, order: Order) -> int:
+    return session.execute(
+        select(func.count()).where(
+            Fulfillment.shop_id == order.shop_id,
+            Fulfillment.shopify_order_id == order.shopify_order_id,
+            Fulfillment.shipment_state != "cancelled",
+        )
+    ).scalar_one()
 
 
 def _exit_shopper_of_order(session: Session, shop_id: int, shopify_order_id: int, reason: str) -> int:
