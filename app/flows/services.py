@@ -3,8 +3,8 @@
 - **Enrolment**: an enabled flow whose `starts_on` event happens to one of its segment's shoppers gets one
   `flow_enrolments` row per flow and event (unique), its first step due `wait_days` after the event's own time.
   Events: the order delivered (its one parcel's `shipment.status_changed` → delivered, a split order's own
-  `order.status_changed` → delivered), a return resolved, a survey answered (domain events), an order placed (the in-transaction
-  `ORDER_UPSERTED`; the thank-you flow only for a shopper's first order).
+  `order.status_changed` → delivered), a return resolved, a survey answered (domain events), an order placed
+  (the in-transaction `ORDER_UPSERTED`; the thank-you flow only for a shopper's first order).
 - **Replenishment** learns from the shop's own orders: each new order of a product by a shopper who bought it
   before adds the days between the two to the product's samples; the median, once there are enough, sets when
   the replenishment step is due (the flow's own wait until then).
