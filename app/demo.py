@@ -13,6 +13,7 @@ from app.alerts.demo import seed_demo_alert_settings
 from app.config import DEMO_SHOP_DOMAIN
 from app.db import utcnow
 from app.extensions import db
+from app.flows.demo import seed_demo_flows
 from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
 from app.returns.demo import demo_returns_links, seed_demo_returns
@@ -39,6 +40,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_insert_settings,  # the shop's own thank-you note on the printable inserts
     seed_demo_surveys,  # delivered orders asked CSAT and NPS; happy and unhappy answers, a detractor to follow up
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
+    seed_demo_flows,  # follow-up flows on: care and thank-you steps sent (one held by the cap), one stopped
 )
 
 

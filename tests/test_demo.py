@@ -31,10 +31,13 @@ def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     assert again.returncode == 0, again.stderr  # idempotent
     listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.strip().splitlines()) == 20  # the newest 20 of the demo's orders
+    listing = subprocess.run([*flask, "orders", "--limit", "100"], cwd=ROOT, env=env, capture_output=True, text=True)
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 20  # the newest 20 of the demo's orders (tracking, returns, surveys, reviews)
+    assert len(lines) == 35  # tracking, returns, surveys, reviews, flows
     statuses = {line.split()[0]: line.split()[3] for line in lines}
     assert statuses["#1044"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
+    assert statuses["#1054"] == "confirmed" and statuses["#1050"] == "delivered"
 
 
 def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):

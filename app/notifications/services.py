@@ -247,6 +247,8 @@ def _defer(notification: Notification, release: datetime, reason: str) -> str:
     notification.scheduled_for = release
     notification.reason = reason
     db.session.commit()
+    if current_app.config["SETTINGS"].jobs_inline:
+        return "deferred"  # inline (the demo) would run it now, held again; the sweeper sends it when due
     enqueue(
         send_notification,
         notification.id,
