@@ -30,7 +30,7 @@ from app.notifications.channels import (
     configured_channels,
     get_channel,
 )
-from app.notifications.defaults import DEFAULTS, MANUAL_TRIGGERS, TRIGGERS
+from app.notifications.defaults import DEFAULTS, FLOW_TRIGGERS, MANUAL_TRIGGERS, TRIGGERS
 from app.notifications.models import STATUSES, LinkClick, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.policy import MAX_HORIZON_HOURS
 from app.notifications.preferences import normalise_phone
@@ -60,7 +60,9 @@ MAX_SENDER_NAME = 120
 MAX_CAP = 20
 
 # Labels are catalog keys, shown in the merchant's language (`labels(TRIGGER_LABELS)` in a request).
-TRIGGER_LABELS = {trigger: f"admin.notify.trigger.{trigger}" for trigger in (*TRIGGERS, *MANUAL_TRIGGERS)}
+TRIGGER_LABELS = {
+    trigger: f"admin.notify.trigger.{trigger}" for trigger in (*TRIGGERS, *MANUAL_TRIGGERS, *FLOW_TRIGGERS)
+}
 N_("admin.notify.trigger.order_confirmed"), N_("admin.notify.trigger.shipped"), N_("admin.notify.trigger.in_transit")
 N_("admin.notify.trigger.out_for_delivery"), N_("admin.notify.trigger.delivered")
 N_("admin.notify.trigger.order_delivered"), N_("admin.notify.trigger.attempted_delivery")
@@ -71,6 +73,7 @@ N_("admin.notify.trigger.return_resolved"), N_("admin.notify.trigger.tracking_li
 N_("admin.notify.trigger.delivery_survey")
 N_("admin.notify.trigger.return_resolved")
 N_("admin.notify.trigger.review_request"), N_("admin.notify.trigger.review_reply")
+N_("admin.notify.trigger.flow_step")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),

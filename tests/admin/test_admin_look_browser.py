@@ -86,6 +86,8 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "surveys": "/app/surveys",
         "reviews": "/app/reviews",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
+        "flows": "/app/flows",
+        "flow": "/app/flows/post_delivery",
     }
 
 
