@@ -47,6 +47,7 @@ _ORDER_WIDE_TRIGGERS = frozenset(
         "return_resolved",
         "review_request",
         "review_reply",
+        "flow_step",
     }
 )
 
