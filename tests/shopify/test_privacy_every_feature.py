@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.admin.models import OrderActivity
 from app.db import utcnow
 from app.extensions import db
+from app.flows.models import Flow, FlowEnrolment
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.integrations.models import OutgoingEvent
 from app.notifications.models import ContactPreference, Notification
@@ -141,6 +142,25 @@ def _seed(post_webhook, run_jobs) -> int:
             ),
         ]
     )
+    # The shopper in a follow-up flow.
+    flow = Flow(shop_id=shop_id, kind="winback", is_enabled=True, starts_on="order_placed", segment={}, steps=[])
+    db.session.add(flow)
+    db.session.flush()
+    db.session.add(
+        FlowEnrolment(
+            shop_id=shop_id,
+            flow_id=flow.id,
+            dedupe_key=f"{flow.id}:order_placed:{ORDER_ID}",
+            shopify_order_id=ORDER_ID,
+            shopify_customer_id=CUSTOMER_ID,
+            email=EMAIL,
+            status="active",
+            step_index=0,
+            steps_sent=0,
+            anchored_at=utcnow(),
+            next_due_at=utcnow(),
+        )
+    )
     db.session.commit()
     return shop_id
 
@@ -192,6 +212,7 @@ def _exported(report: dict) -> dict[str, bool]:
         "insert_link_syncs": True,  # which order's metafield waits to be written: the orders above say it
         "insert_batches": True,  # a print job of the whole shop, not about one shopper
         "surveys": [s["comment"] for s in report["survey_answers"]] == ["Ploy: the box was crushed, call 081 222 3333"],
+        "flow_enrolments": [(e["flow"], e["status"]) for e in report["flow_enrolments"]] == [("winback", "active")],
     }
 
 
@@ -234,6 +255,7 @@ def _erased(shop_id: int) -> dict[str, bool]:
         "insert_link_syncs": rows(InsertLinkSync.id, where=InsertLinkSync.shop_id == shop_id) == [],
         "insert_batches": rows(InsertBatch.id, where=InsertBatch.shop_id == shop_id) == [],
         "surveys": rows(Survey.comment, Survey.shopify_customer_id, where=Survey.shop_id == shop_id) == [(None, None)],
+        "flow_enrolments": rows(FlowEnrolment.id, where=FlowEnrolment.shop_id == shop_id) == [],
     }
 
 
