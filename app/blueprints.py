@@ -12,6 +12,7 @@ from app.analytics.admin import analytics_admin_bp
 from app.content.admin import content_admin_bp
 from app.extension_api.admin import extension_admin_bp
 from app.extension_api.api import order_status_bp, thank_you_bp
+from app.flows.admin import flows_admin_bp
 from app.health import health_bp
 from app.helpdesk.admin import helpdesk_admin_bp, helpdesk_ready
 from app.helpdesk.feed import helpdesk_bp
@@ -59,6 +60,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     extension_admin_bp,
     content_admin_bp,
     analytics_admin_bp,
+    flows_admin_bp,
     # a help desk holding the shop's token (/helpdesk)
     helpdesk_bp,
     # shopper, through the app proxy (/proxy)
@@ -95,6 +97,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("admin.nav.notifications"), "notifications_admin.notifications_page"),
     NavItem(N_("admin.nav.messages"), "notifications_admin.notification_log"),
     NavItem(N_("admin.nav.reviews"), "reviews_admin.reviews_page"),
+    NavItem(N_("admin.nav.flows"), "flows_admin.flows_page"),
     NavItem(N_("admin.nav.recommendations"), "recommendations_admin.recommendations_page"),
     NavItem(N_("admin.nav.inserts"), "inserts_admin.inserts_page"),
     NavItem(N_("admin.nav.surveys"), "surveys_admin.surveys_page"),

@@ -94,7 +94,8 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("orders")
     @click.option("--shop", "shop_domain", default=None, help="Defaults to the demo shop.")
-    def orders_command(shop_domain: str | None) -> None:
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+    def orders_command(shop_domain: str | None, limit: int) -> None:
         """List the orders we hold for a shop (newest first)."""
         from app.demo import DEMO_SHOP_DOMAIN
         from app.orders.models import Order
@@ -104,7 +105,7 @@ def register_cli(app: Flask) -> None:
         if shop is None:
             raise click.ClickException("no such shop")
         orders = db.session.execute(
-            select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(20)
+            select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(limit)
         ).scalars()
         for order in orders:
             click.echo(

@@ -11,6 +11,7 @@ from app.analytics.services import rebuild_recent_history, refresh_rollups, refr
 from app.analytics.weekly import send_weekly_summaries
 from app.content.services import release_due_content
 from app.events import requeue_undispatched_events
+from app.flows.services import send_due_flow_steps
 from app.integrations.services import requeue_pending_outgoing_events
 from app.notifications.services import requeue_pending_notifications
 from app.recommendations.jobs import rebuild_all_shops
@@ -45,6 +46,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("release-due-content", release_due_content, 900, "notifications"),
     Periodic("poll-carriers", poll_carriers, 1800, "bulk"),
     Periodic("poll-return-parcels", poll_return_parcels, 1800, "bulk"),
+    Periodic("flow-steps", send_due_flow_steps, 300, "notifications"),
     Periodic("review-requests", send_due_review_requests, 900, "notifications"),
     Periodic("sweep-review-ratings", requeue_pending_rating_syncs, 300),
     Periodic("sweep-review-plans", requeue_pending_review_plans, 60, "bulk"),

@@ -16,6 +16,7 @@ from app.content.demo import seed_demo_content
 from app.db import utcnow
 from app.extension_api.demo import seed_demo_thank_you_answers
 from app.extensions import db
+from app.flows.demo import seed_demo_flows
 from app.inserts.demo import seed_demo_insert_settings
 from app.recommendations.demo import seed_demo_catalogue
 from app.returns.demo import demo_returns_links, seed_demo_returns
@@ -46,6 +47,7 @@ DEMO_SEEDERS: tuple[Callable[[Shop], None], ...] = (
     seed_demo_reviews,  # reviews with photos, published and hidden, replies in public and in private
     seed_demo_content,  # getting started and care tips, released by #1055-#1059's parcels (after the others'
     # orders, which are not matched: their content would be news about parcels delivered before it existed)
+    seed_demo_flows,  # follow-up flows on: care and thank-you steps sent (one held by the cap), one stopped
     build_demo_analytics,  # the history rolled up by the backfill, once everything else is in
 )
 

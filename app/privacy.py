@@ -13,6 +13,8 @@ from app.content.models import ContentRelease
 from app.content.privacy import erase_customer_content, export_customer_content
 from app.extension_api.models import ThankYouAnswer
 from app.extension_api.privacy import erase_customer_answers, export_customer_answers
+from app.flows.models import FlowEnrolment
+from app.flows.privacy import erase_customer_flows, export_customer_flows
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.inserts.privacy import erase_customer_inserts, export_customer_inserts
 from app.integrations.models import OutgoingEvent
@@ -50,6 +52,12 @@ PRIVACY: tuple[PrivacyEntry, ...] = (
         erase=erase_customer_recommendation_data,
         export=export_customer_recommendation_data,
         tables=(OrderBasket.__tablename__, RecommendationClick.__tablename__),
+    ),
+    PrivacyEntry(
+        "flows",
+        erase=erase_customer_flows,
+        export=export_customer_flows,
+        tables=(FlowEnrolment.__tablename__,),
     ),
     PrivacyEntry(
         "integrations",

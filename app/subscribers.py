@@ -5,6 +5,8 @@ from __future__ import annotations
 from app.alerts.services import plan_alert
 from app.content.services import plan_content_releases
 from app.events import ORDER_UPSERTED, REFUND_CREATED
+from app.flows.services import on_domain_event as follow_up_flows
+from app.flows.services import on_order_upserted as follow_up_flows_for_order
 from app.inserts.metafields import queue_insert_links
 from app.integrations.services import plan_outgoing_events
 from app.notifications.handlers import (
@@ -31,6 +33,7 @@ EVENT_SUBSCRIBERS: tuple[EventSubscriber, ...] = (
     plan_content_releases,  # getting started now, care tips later (released as content.released)
     follow_detractor_handled_in_attention_list,
     hold_marketing_for_unhappy_shopper,
+    follow_up_flows,  # enrols on delivered / return resolved / survey answered; exits on a problem
 )
 
 # Changes announced inside the webhook's transaction, by kind, in the order the subscribers run.
@@ -41,6 +44,7 @@ IN_TRANSACTION_SUBSCRIBERS: dict[str, tuple[Handler, ...]] = {
         refresh_order_shipments,
         plan_news_held_for_the_order,
         queue_insert_links,
+        follow_up_flows_for_order,  # the shopper's next order ends their flows; learns repeat intervals
     ),
     REFUND_CREATED: (resolve_return_refunded_in_shopify,),
 }

@@ -17,6 +17,9 @@ from app.shopify.signatures import webhook_hmac
 ROOT = Path(__file__).parents[1]
 
 
+DEMO_ORDERS = 61
+
+
 def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     env = {
         "AFTERCART_ENV": "demo",
@@ -31,11 +34,15 @@ def test_demo_command_sets_up_sqlite_store_and_lists_orders(tmp_path):
     assert again.returncode == 0, again.stderr  # idempotent
     listing = subprocess.run([*flask, "orders"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.strip().splitlines()) == 20  # the newest 20 of the demo's orders
+    listing = subprocess.run([*flask, "orders", "--limit", "100"], cwd=ROOT, env=env, capture_output=True, text=True)
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 20  # the 20 highest-numbered of the demo's orders (returns, surveys, reviews, content)
+    assert len(lines) == DEMO_ORDERS  # every demo order: tracking, returns, surveys, reviews, thank-you, content,
+    # flows and the analytics history
     statuses = {line.split()[0]: line.split()[3] for line in lines}
-    assert statuses["#1044"] == "delivered" and statuses["#1055"] == "delivered"
-    assert statuses["#1057"] == "out_for_delivery" and statuses["#1058"] == "in_transit"
+    assert statuses["#1044"] == "delivered" and statuses["#1010"] == "delayed" and statuses["#1014"] == "cancelled"
+    assert statuses["#1055"] == "delivered" and statuses["#1057"] == "out_for_delivery"
+    assert statuses["#1058"] == "in_transit" and statuses["#1064"] == "confirmed" and statuses["#1060"] == "delivered"
 
 
 def test_demo_admin_opens_as_owner_and_a_signed_webhook_shows_up(tmp_path):

@@ -22,6 +22,7 @@ from app.admin import acting_user, action_answer, admin_required, admin_time, pa
 from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.i18n import N_, request_locale, t
+from app.notifications import policy
 from app.notifications.channels import (
     OutgoingMessage,
     PermanentSendError,
@@ -29,7 +30,7 @@ from app.notifications.channels import (
     configured_channels,
     get_channel,
 )
-from app.notifications.defaults import DEFAULTS, MANUAL_TRIGGERS, TRIGGERS
+from app.notifications.defaults import DEFAULTS, FLOW_TRIGGERS, MANUAL_TRIGGERS, TRIGGERS
 from app.notifications.models import STATUSES, LinkClick, Notification, NotificationSettings, NotificationTemplate
 from app.notifications.policy import MAX_HORIZON_HOURS
 from app.notifications.preferences import normalise_phone
@@ -59,7 +60,9 @@ MAX_SENDER_NAME = 120
 MAX_CAP = 20
 
 # Labels are catalog keys, shown in the merchant's language (`labels(TRIGGER_LABELS)` in a request).
-TRIGGER_LABELS = {trigger: f"admin.notify.trigger.{trigger}" for trigger in (*TRIGGERS, *MANUAL_TRIGGERS)}
+TRIGGER_LABELS = {
+    trigger: f"admin.notify.trigger.{trigger}" for trigger in (*TRIGGERS, *MANUAL_TRIGGERS, *FLOW_TRIGGERS)
+}
 N_("admin.notify.trigger.order_confirmed"), N_("admin.notify.trigger.shipped"), N_("admin.notify.trigger.in_transit")
 N_("admin.notify.trigger.out_for_delivery"), N_("admin.notify.trigger.delivered")
 N_("admin.notify.trigger.order_delivered"), N_("admin.notify.trigger.attempted_delivery")
@@ -71,6 +74,7 @@ N_("admin.notify.trigger.delivery_survey")
 N_("admin.notify.trigger.return_resolved")
 N_("admin.notify.trigger.review_request"), N_("admin.notify.trigger.review_reply")
 N_("admin.notify.trigger.product_content")
+N_("admin.notify.trigger.flow_step")
 CHANNEL_LABELS = {
     "email": N_("admin.notify.channel.email"),
     "sms": N_("admin.notify.channel.sms"),
@@ -177,6 +181,8 @@ def validate_notification_settings(form: dict[str, Any], current: NotificationSe
         ("quiet_hours_end", 0, 23),
         ("max_per_order_per_day", 1, MAX_CAP),
         ("message_horizon_hours", 1, MAX_HORIZON_HOURS),
+        ("marketing_per_day", 1, policy.MAX_MARKETING_PER_DAY),
+        ("marketing_per_week", 1, policy.MAX_MARKETING_PER_WEEK),
     ):
         if field in form:
             try:
@@ -245,6 +251,8 @@ def _settings_json(settings: NotificationSettings) -> dict[str, Any]:
         "max_per_order_per_day": settings.max_per_order_per_day,
         "fallback_to_email": settings.fallback_to_email,
         "message_horizon_hours": settings.message_horizon_hours,
+        "marketing_per_day": settings.marketing_per_day or policy.DEFAULT_MARKETING_PER_DAY,
+        "marketing_per_week": settings.marketing_per_week or policy.DEFAULT_MARKETING_PER_WEEK,
         "triggers": effective_triggers(settings),
     }
 
@@ -309,6 +317,8 @@ def notifications_page():
         overrides=overrides,
         max_cap=MAX_CAP,
         max_horizon=MAX_HORIZON_HOURS,
+        max_marketing_day=policy.MAX_MARKETING_PER_DAY,
+        max_marketing_week=policy.MAX_MARKETING_PER_WEEK,
         is_demo_env=_is_demo_env(),
         **page_context(),
     )

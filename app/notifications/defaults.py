@@ -39,6 +39,10 @@ TRIGGERS = (
 # Sent only by hand, from the order page (not a moment the merchant switches on): the shopper's tracking link.
 MANUAL_TRIGGERS = ("tracking_link",)
 
+# A follow-up flow's step (app/flows): its words are the merchant's, edited per step on /app/flows; these are
+# what a step says when its own text cannot be rendered.
+FLOW_TRIGGERS = ("flow_step",)
+
 # Channels on by default for each trigger: email for everything; SMS/LINE only where the moment matters.
 DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
     trigger: {
@@ -178,6 +182,11 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "short": "{{ shop_name }}: {{ content_title }}. {{ content_body|truncate(300) }}"
             "{% if content_video_url %} {{ content_video_url }}{% endif %}",
         },
+        "flow_step": {
+            "subject": "A note from {{ shop_name }}",
+            "body": "Hi {{ first_name or 'there' }},\n\nThank you for shopping with {{ shop_name }}.",
+            "short": "{{ shop_name }}: thank you for shopping with us.",
+        },
     },
     "th": {
         "tracking_link": {
@@ -306,6 +315,11 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "{% if content_video_url %}\n\nดูวิดีโอ: {{ content_video_url }}{% endif %}",
             "short": "{{ shop_name }}: {{ content_title }} {{ content_body|truncate(300) }}"
             "{% if content_video_url %} {{ content_video_url }}{% endif %}",
+        },
+        "flow_step": {
+            "subject": "ข้อความจาก {{ shop_name }}",
+            "body": "สวัสดีค่ะ{% if first_name %} คุณ{{ first_name }}{% endif %}\n\nขอบคุณที่เลือกซื้อสินค้ากับ {{ shop_name }}",
+            "short": "{{ shop_name }}: ขอบคุณที่เลือกซื้อสินค้ากับเรา",
         },
     },
 }

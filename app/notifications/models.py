@@ -24,6 +24,14 @@ class Notification(ShopScoped, db.Model):
         db.Index("ix_notifications_status_scheduled_for", "status", "scheduled_for"),
         db.Index("ix_notifications_channel_provider_message_id", "channel", "provider_message_id"),
         db.Index("ix_notifications_channel_recipient", "channel", "recipient"),
+        db.Index(
+            "ix_notifications_shop_id_shopper_key_sent_at",
+            "shop_id",
+            "shopper_key",
+            "sent_at",
+            postgresql_where=db.text("shopper_key IS NOT NULL"),
+            sqlite_where=db.text("shopper_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -51,6 +59,9 @@ class Notification(ShopScoped, db.Model):
     # When the news happened (the triggering domain event's own time): a message about something older than
     # the shop's horizon is suppressed, so history, reconciliation and late redeliveries never reach a shopper.
     event_at: Mapped[datetime | None]
+    # The shopper a marketing or content message goes to, whatever the channel (policy.shopper_key): the
+    # per-shopper marketing cap counts these. None for transactional messages.
+    shopper_key: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -70,6 +81,9 @@ class NotificationSettings(ShopScoped, db.Model):
     fallback_to_email: Mapped[bool] = mapped_column(Boolean, default=True)
     # Never message a shopper about an event older than this (hours).
     message_horizon_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
+    # The per-shopper cap on marketing and content messages, across channels (app/notifications/policy.py).
+    marketing_per_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    marketing_per_week: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

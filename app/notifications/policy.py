@@ -1,5 +1,6 @@
-"""Who may be sent what, and when: consent and opt-out, quiet hours, a per-order cap, staleness, and the
-horizon past which an event is history, not news.
+"""Who may be sent what, and when: consent and opt-out, quiet hours, a per-order cap, the per-shopper marketing
+cap (one frequency policy: each message's category decides what applies), staleness, and the horizon past which
+an event is history, not news.
 
 Checked when a notification is queued and again just before it is sent.
 """
@@ -129,10 +130,87 @@ TRANSACTIONAL_TRIGGERS = frozenset(
     {"return_requested", "return_approved", "return_declined", "return_received", "return_resolved", "review_reply"}
 )
 
+# The one place a message's category is said. "transactional": what the shopper asked for or must know (status
+# updates, returns, a survey about their delivery, a review request or reply), never held by the marketing cap and
+# never delayed by marketing; "marketing" (follow-up flows) needs marketing consent on its channel; "content"
+# (the product content library: product information about what the shopper bought) needs only that they have
+# not opted out. Marketing and content share one per-shopper cap across channels plus quiet hours on every
+# channel. A trigger not named here is transactional; a feature that adds a marketing or content trigger adds
+# it here.
+MARKETING = "marketing"
+CONTENT = "content"
+TRANSACTIONAL = "transactional"
+MESSAGE_CATEGORY: dict[str, str] = {
+    "flow_step": MARKETING,
+    "product_content": CONTENT,
+}
+CAPPED_CATEGORIES = frozenset({MARKETING, CONTENT})
+
+# The shop's marketing cap when it set none: at most one a day and three a week per shopper, all channels.
+DEFAULT_MARKETING_PER_DAY = 1
+DEFAULT_MARKETING_PER_WEEK = 3
+MAX_MARKETING_PER_DAY = 10
+MAX_MARKETING_PER_WEEK = 50
+MARKETING_DAY = timedelta(days=1)
+MARKETING_WEEK = timedelta(days=7)
+
+
+def message_category(trigger: str) -> str:
+    return MESSAGE_CATEGORY.get(trigger, TRANSACTIONAL)
+
+
+def is_marketing(trigger: str) -> bool:
+    """Whether a message is marketing or content: the shopper's cap and quiet hours on every channel."""
+    return message_category(trigger) in CAPPED_CATEGORIES
+
+
+def needs_marketing_consent(trigger: str) -> bool:
+    """Whether the shopper must have said yes to marketing on the channel (content needs only no opt-out)."""
+    return message_category(trigger) == MARKETING
+
+
+def capped_triggers() -> tuple[str, ...]:
+    """Every trigger the per-shopper marketing cap counts."""
+    return tuple(sorted(trigger for trigger, category in MESSAGE_CATEGORY.items() if category in CAPPED_CATEGORIES))
+
+
+def shopper_key(email: str | None, shopify_customer_id: int | None) -> str | None:
+    """Who a marketing message goes to, whatever the channel: the shopper's email, else their customer id."""
+    address = (email or "").strip().lower()
+    if address:
+        return address[:320]
+    return f"customer:{shopify_customer_id}" if shopify_customer_id else None
+
+
+def marketing_limits(settings: NotificationSettings) -> tuple[int, int]:
+    return (
+        settings.marketing_per_day or DEFAULT_MARKETING_PER_DAY,
+        settings.marketing_per_week or DEFAULT_MARKETING_PER_WEEK,
+    )
+
+
+def marketing_release(
+    sent_day: int,
+    sent_week: int,
+    oldest_in_day: datetime | None,
+    oldest_in_week: datetime | None,
+    settings: NotificationSettings,
+    now: datetime,
+) -> tuple[datetime, str] | None:
+    """None while the shopper's marketing cap has room; else (when a place frees, the reason it is held)."""
+    per_day, per_week = marketing_limits(settings)
+    if sent_week >= per_week:
+        release = (oldest_in_week or now) + MARKETING_WEEK
+        return max(release, now + timedelta(minutes=1)), f"marketing cap: {per_week} a week per shopper reached"
+    if sent_day >= per_day:
+        release = (oldest_in_day or now) + MARKETING_DAY
+        return max(release, now + timedelta(minutes=1)), f"marketing cap: {per_day} a day per shopper reached"
+    return None
+
 
 # Transactional product information (how to get started with what arrived, how to care for it): no marketing
 # consent needed, an opt-out respected like any update.
-CONTENT_TRIGGERS = frozenset({"product_content"})
+CONTENT_TRIGGERS = frozenset(trigger for trigger, category in MESSAGE_CATEGORY.items() if category == CONTENT)
 
 
 def is_transactional(trigger: str) -> bool:

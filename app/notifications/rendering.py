@@ -17,7 +17,7 @@ from jinja2 import TemplateError
 from markupsafe import Markup, escape
 
 from app.i18n import N_, format_day_range, t
-from app.notifications.defaults import DEFAULTS, MANUAL_TRIGGERS, TRIGGERS
+from app.notifications.defaults import DEFAULTS, FLOW_TRIGGERS, MANUAL_TRIGGERS, TRIGGERS
 from app.notifications.sandbox import render_merchant, render_string
 
 __all__ = ["SAMPLE_CONTEXT", "Rendered", "render_message", "render_string", "sample_context", "validate_template"]
@@ -47,6 +47,7 @@ _ORDER_WIDE_TRIGGERS = frozenset(
         "return_resolved",
         "review_request",
         "review_reply",
+        "flow_step",
     }
 )
 
@@ -157,7 +158,7 @@ def render_message(
     unsubscribe_url: str | None = None,
 ) -> Rendered:
     """Subject, text and (for email) HTML of one message; the merchant's override when it renders."""
-    if trigger not in TRIGGERS and trigger not in MANUAL_TRIGGERS:
+    if trigger not in TRIGGERS and trigger not in MANUAL_TRIGGERS and trigger not in FLOW_TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     default = DEFAULTS.get(locale, DEFAULTS["en"])[trigger]
     template_error = None

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import re
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -120,6 +121,24 @@ def _render_parts(sources: dict[str, str], context: dict[str, Any]) -> dict[str,
     return {key: render_string(source, context) for key, source in sources.items()}
 
 
+def _exit_with_parent() -> None:
+    """Leave when the process that started this child is gone: an orphaned child would live on, holding the
+    parent's stdout (a demo stopped with SIGTERM never closed its output)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _start_child() -> None:
+    _exit_with_parent()  # before the memory ceiling: the thread's stack counts against it
+    _limit_child_memory()
+
+
 def _limit_child_memory() -> None:
     import resource
 
@@ -143,7 +162,7 @@ class _Child:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=_limit_child_memory,
+                    initializer=_start_child,
                 )
                 # The first start imports the app; it is not the template's time.
                 self._pool.submit(_render_parts, {}, {}).result(timeout=60)
@@ -170,6 +189,19 @@ class _Child:
 
 
 _child = _Child()
+
+
+def stop_renderer() -> None:
+    """Stop the render child and multiprocessing's forkserver and resource tracker behind it (started again by
+    the next render). A process that rendered merchant text and is then stopped with SIGTERM otherwise leaves
+    them running, holding its stdout: the demo's seeding renders the flows' texts before it serves."""
+    from multiprocessing import forkserver, resource_tracker
+
+    with _child._lock:
+        _child._kill()
+    # Python keeps no public way to stop these two; both start again on demand.
+    forkserver._forkserver._stop()
+    resource_tracker._resource_tracker._stop()
 
 
 def render_merchant(

@@ -16,6 +16,7 @@ from app.content import content_message_facts
 from app.db import insert_unless_present, utcnow
 from app.events import DomainEvent
 from app.extensions import db
+from app.flows.messages import flow_message_facts
 from app.i18n import format_day_range, t, zone
 from app.jobs import enqueue, enqueue_after_commit, job_id, job_is_alive, with_app_context
 from app.notifications import policy
@@ -139,6 +140,7 @@ def message_context(
         if upsell
         else [],
         **_review_context(notification, shop),  # its items are the products asked about
+        **_flow_context(notification, shop),
     }
 
 
@@ -213,6 +215,72 @@ def _review_context(notification: Notification, shop: Shop) -> dict[str, Any]:
         facts["review_url"] = click_url(shop.id, notification.id, url)
         facts["items"] = facts.pop("review_items", [])
     return facts
+
+
+def _flow_context(notification: Notification, shop: Shop) -> dict[str, Any]:
+    """For a follow-up flow's step: the merchant's own words for it, in the shopper's language (app/flows), as
+    the message's override (`flow_override`), from the `flow.step_sent` event that planned the message."""
+    if notification.trigger != "flow_step" or notification.domain_event_id is None:
+        return {}
+    data = db.session.execute(
+        select(DomainEvent.data).where(
+            DomainEvent.id == notification.domain_event_id, DomainEvent.shop_id == notification.shop_id
+        )
+    ).scalar()
+    return flow_message_facts(db.session, shop.id, data or {}, notification.locale)
+
+
+# Each send of a marketing or content message reads the shopper's marketing messages of the last week (across
+# channels): how many in the last day and week, and the oldest of each, for when a place frees.
+_MARKETING_SENT = select(
+    func.count().filter(Notification.sent_at >= bindparam("day_since")),
+    func.count(),
+    func.min(Notification.sent_at).filter(Notification.sent_at >= bindparam("day_since")),
+    func.min(Notification.sent_at),
+).where(
+    Notification.shop_id == bindparam("shop_id"),
+    Notification.shopper_key == bindparam("shopper_key"),
+    Notification.sent_at >= bindparam("week_since"),
+    Notification.status.in_(("sent", "delivered")),
+    Notification.id != bindparam("notification_id"),
+)
+
+
+def _marketing_hold(notification: Notification, settings: NotificationSettings, now: datetime):
+    """(release, reason) when the shopper's marketing cap is reached; None otherwise. Costs one statement, and
+    only for marketing and content messages."""
+    if not notification.shopper_key:
+        return None
+    row = db.session.execute(
+        _MARKETING_SENT,
+        {
+            "shop_id": notification.shop_id,
+            "shopper_key": notification.shopper_key,
+            "day_since": now - policy.MARKETING_DAY,
+            "week_since": now - policy.MARKETING_WEEK,
+            "notification_id": notification.id,
+        },
+    ).one()
+    return policy.marketing_release(row[0] or 0, row[1] or 0, row[2], row[3], settings, now)
+
+
+def _defer(notification: Notification, release: datetime, reason: str) -> str:
+    """Hold the message until `release`, kept with the reason, and queue its send for then."""
+    notification.status = "deferred"
+    notification.scheduled_for = release
+    notification.reason = reason
+    db.session.commit()
+    if current_app.config["SETTINGS"].jobs_inline:
+        return "deferred"  # inline (the demo) would run it now, held again; the sweeper sends it when due
+    enqueue(
+        send_notification,
+        notification.id,
+        queue="notifications",
+        job_id=job_id("notify", notification.id, "at", int(release.timestamp())),
+        at=release,
+        unique=True,
+    )
+    return "deferred"
 
 
 @dataclass(frozen=True)
@@ -381,34 +449,33 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         return _finish(notification, "suppressed", "order no longer available")
     if found.is_paused and not is_manual(notification):
         return _finish(notification, "suppressed", PAUSED_REASON)
-    refusal = policy.consent_refusal(found.preference, notification.channel, notification.recipient)
+    marketing = policy.is_marketing(notification.trigger)
+    refusal = policy.consent_refusal(
+        found.preference,
+        notification.channel,
+        notification.recipient,
+        policy.needs_marketing_consent(notification.trigger),
+    )
     if refusal:
         return _finish(notification, "suppressed", refusal)
     stale = policy.is_stale(notification.trigger, shipment, order)
     if stale:
         return _finish(notification, "suppressed", f"stale: {stale}")
-    old_news = None if notification.resend_of_id else policy.too_old(notification.event_at, now, settings)
+    # A marketing message is not news about an event: held by the cap for days, it is still worth sending.
+    old_news = None if notification.resend_of_id or marketing else policy.too_old(notification.event_at, now, settings)
     if old_news:
         return _finish(notification, "suppressed", old_news)
-    if notification.channel in policy.INTERRUPTING:
+    if notification.channel in policy.INTERRUPTING or marketing:
         release = policy.quiet_hours_release(
             now, zone(shop.iana_timezone), settings.quiet_hours_start, settings.quiet_hours_end
         )
         if release is not None:
-            notification.status = "deferred"
-            notification.scheduled_for = release
-            notification.reason = "quiet hours"
-            session.commit()
-            enqueue(
-                send_notification,
-                notification.id,
-                queue="notifications",
-                job_id=job_id("notify", notification.id, "at", int(release.timestamp())),
-                at=release,
-                unique=True,
-            )
-            return "deferred"
-    if (
+            return _defer(notification, release, "quiet hours")
+    if marketing:
+        held = _marketing_hold(notification, settings, now)
+        if held is not None:
+            return _defer(notification, *held)
+    elif (
         notification.shopify_order_id is not None
         and not policy.is_transactional(notification.trigger)
         and policy.cap_reached(found.sent_today, settings)
@@ -422,6 +489,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         "email", notification.recipient
     )
     context = message_context(notification, shop, order, shipment, found.preference if same_address else UNREAD)
+    override = context.pop("flow_override", None) or _override(notification, found.template)
     look = found.look
     tokens = tokens_for(look)
     branding = {
@@ -438,7 +506,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
         notification.channel,
         notification.locale,
         context,
-        _override(notification, found.template),
+        override,
         branding,
         unsubscribe,
     )
@@ -711,6 +779,8 @@ def default_notification_settings(shop_id: int) -> NotificationSettings:
         max_per_order_per_day=4,
         fallback_to_email=True,
         message_horizon_hours=policy.DEFAULT_HORIZON_HOURS,
+        marketing_per_day=policy.DEFAULT_MARKETING_PER_DAY,
+        marketing_per_week=policy.DEFAULT_MARKETING_PER_WEEK,
     )
 
 
@@ -769,13 +839,15 @@ def create_notification(
     when the caller already knows them (`plan_notifications` reads them once per event, not per channel).
     `event_at` is when the news happened: older than the shop's horizon, the row is written suppressed
     (a merchant's resend excepted). `settings` are the shop's notification settings, when already read."""
+    marketing = policy.is_marketing(trigger)
+    consent = policy.needs_marketing_consent(trigger)
     if contact is None:
         recipient = recipient_for(session, order, channel)
-        refusal = policy.consent_allows(session, shop_id, channel, recipient)
+        refusal = policy.consent_allows(session, shop_id, channel, recipient, consent)
     else:
         recipient, preference = contact
-        refusal = policy.consent_refusal(preference, channel, recipient)
-    if refusal is None and resend_of_id is None and event_at is not None:
+        refusal = policy.consent_refusal(preference, channel, recipient, consent)
+    if refusal is None and resend_of_id is None and event_at is not None and not marketing:
         settings = settings if settings is not None else notification_settings(session, shop_id)
         refusal = policy.too_old(event_at, utcnow(), settings)
     values: dict[str, Any] = {
@@ -793,6 +865,7 @@ def create_notification(
         "attempts": 0,
         "resend_of_id": resend_of_id,
         "event_at": event_at,
+        "shopper_key": policy.shopper_key(order.email, order.shopify_customer_id) if marketing else None,
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }

@@ -77,6 +77,8 @@ def _trigger_for(session: Session, event: DomainEvent) -> tuple[str, str] | None
         return "review_request", f"review_request:{data.get('request_id')}"
     if event.kind == "review.replied":
         return "review_reply", f"review_reply:{data.get('reply_id')}"
+    if event.kind == "flow.step_sent" and isinstance(data.get("enrolment_id"), int):
+        return "flow_step", f"flow:{data['enrolment_id']}:step:{data.get('step')}"
     if event.kind == "return.status_changed":
         trigger = RETURN_TRIGGERS.get(data.get("to") or "")
         return (trigger, f"return:{data.get('return_id')}") if trigger else None
@@ -157,6 +159,9 @@ def plan_notifications(event: DomainEvent) -> list[int]:
     channels = [channel for channel in ("email", "sms", "line") if channel_enabled(settings, trigger, channel)]
     if trigger == "delivery_survey":
         channels = survey_channels(settings, (event.data or {}).get("channels"))
+    if trigger == "flow_step":  # the channel the flow's step chose (app/flows), if it is set up
+        channels = [c for c in ("email", "sms", "line") if c == (event.data or {}).get("channel")]
+        channels = [c for c in channels if c in configured_channels()]
     contacts = shopper_contacts(session, order, channels)
     created = []
     for channel in channels:

@@ -89,6 +89,8 @@ def admin_pages(app: Flask) -> dict[str, str]:
         "content": "/app/content",
         "reviews-filtered": "/app/reviews?photos=1&unreplied=0&rating=5",
         "analytics": "/app/analytics?days=90",
+        "flows": "/app/flows",
+        "flow": "/app/flows/post_delivery",
     }
 
 

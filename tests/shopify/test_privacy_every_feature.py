@@ -12,6 +12,7 @@ from app.content.models import ContentEntry, ContentRelease
 from app.db import utcnow
 from app.extension_api.models import ThankYouAnswer
 from app.extensions import db
+from app.flows.models import Flow, FlowEnrolment
 from app.inserts.models import InsertBatch, InsertLinkSync, InsertScan
 from app.integrations.models import OutgoingEvent
 from app.notifications.models import ContactPreference, Notification
@@ -159,6 +160,25 @@ def _seed(post_webhook, run_jobs) -> int:
             ),
         ]
     )
+    # The shopper in a follow-up flow.
+    flow = Flow(shop_id=shop_id, kind="winback", is_enabled=True, starts_on="order_placed", segment={}, steps=[])
+    db.session.add(flow)
+    db.session.flush()
+    db.session.add(
+        FlowEnrolment(
+            shop_id=shop_id,
+            flow_id=flow.id,
+            dedupe_key=f"{flow.id}:order_placed:{ORDER_ID}",
+            shopify_order_id=ORDER_ID,
+            shopify_customer_id=CUSTOMER_ID,
+            email=EMAIL,
+            status="active",
+            step_index=0,
+            steps_sent=0,
+            anchored_at=utcnow(),
+            next_due_at=utcnow(),
+        )
+    )
     db.session.commit()
     return shop_id
 
@@ -212,6 +232,7 @@ def _exported(report: dict) -> dict[str, bool]:
         "surveys": [s["comment"] for s in report["survey_answers"]] == ["Ploy: the box was crushed, call 081 222 3333"],
         "thank_you_answers": [a["answer"] for a in report["thank_you_answers"]] == ["Ploy's friend Nok"],
         "content_releases": [r["content"] for r in report["product_content_released"]] == ["care"],
+        "flow_enrolments": [(e["flow"], e["status"]) for e in report["flow_enrolments"]] == [("winback", "active")],
     }
 
 
@@ -257,6 +278,7 @@ def _erased(shop_id: int) -> dict[str, bool]:
         "thank_you_answers": rows(ThankYouAnswer.id, where=ThankYouAnswer.shop_id == shop_id) == [],
         "content_releases": rows(ContentRelease.id, where=ContentRelease.shop_id == shop_id) == []
         and rows(ContentEntry.id, where=ContentEntry.shop_id == shop_id) != [],  # the merchant's text stays
+        "flow_enrolments": rows(FlowEnrolment.id, where=FlowEnrolment.shop_id == shop_id) == [],
     }
 
 
