@@ -86,7 +86,16 @@ def shop_id(content_app, fake_shopify) -> int:  # noqa: F811
                 CatalogProduct(shop_id=shop_id, shopify_product_id=TEE, title="Cotton tee", product_type="Shirts"),
                 CatalogProduct(shop_id=shop_id, shopify_product_id=TOTE, title="Canvas tote", product_type="Bags"),
                 CatalogCollection(shop_id=shop_id, shopify_collection_id=TOTES, shopify_product_id=TOTE),
-                NotificationSettings(shop_id=shop_id, max_per_order_per_day=20),
+                # Content shares the shopper's marketing cap and quiet hours (one test below, and tests/flows, hold
+                # them); the other tests are about what is released when, so the cap is wide and the night open.
+                NotificationSettings(
+                    shop_id=shop_id,
+                    max_per_order_per_day=20,
+                    marketing_per_day=10,
+                    marketing_per_week=50,
+                    quiet_hours_start=0,
+                    quiet_hours_end=0,
+                ),
             ]
         )
         db.session.commit()

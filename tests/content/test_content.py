@@ -5,7 +5,8 @@ address; and the delivered tracking page shows it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -169,6 +170,43 @@ def test_no_marketing_consent_is_needed_and_no_cards_ride_along(content_app, sho
     assert message.status == "sent"
     mail = next(m for m in smtp.mailbox.messages if m["Subject"] == "Wear your tee")
     assert "https://videos.example/tee" in mail.get_body(("plain",)).get_content()
+
+
+def test_content_shares_the_shoppers_marketing_cap_and_quiet_hours(content_app, shop_id, deliver, work, smtp):
+    """One policy for every message (issue 18, item 3): content counts toward the shopper's cap across channels
+    (at most one a day here) and waits out the night, each held message kept with its reason."""
+    from app.notifications.models import NotificationSettings
+
+    with content_app.app_context():
+        settings = db.session.execute(
+            select(NotificationSettings).where(NotificationSettings.shop_id == shop_id)
+        ).scalar_one()
+        settings.marketing_per_day, settings.marketing_per_week = 1, 3
+        db.session.commit()
+    add_entry(content_app, shop_id, "getting_started", "product", TEE, "Wear your tee")
+    add_entry(content_app, shop_id, "getting_started", "collection", TOTES, "Your tote")
+    ship(deliver)
+    scan(deliver, 501, "delivered", 1)
+    work()
+    first, second = _content_notifications(content_app)
+    assert (first.status, second.status) == ("sent", "deferred"), [(n.status, n.reason) for n in (first, second)]
+    assert second.reason and second.scheduled_for > utcnow()
+    assert len([s for s in subjects(smtp) if s in ("Wear your tee", "Your tote")]) == 1
+
+    with content_app.app_context():
+        settings = db.session.execute(
+            select(NotificationSettings).where(NotificationSettings.shop_id == shop_id)
+        ).scalar_one()
+        hour = datetime.now(ZoneInfo("Asia/Bangkok")).hour  # the shop's night is made to be now
+        settings.marketing_per_day = 10
+        settings.quiet_hours_start, settings.quiet_hours_end = hour, (hour + 2) % 24
+        db.session.commit()
+    add_entry(content_app, shop_id, "getting_started", "product_type", "shirts", "Shirts 101")
+    ship(deliver, fid=502, items=((11, 1),), order=False)
+    scan(deliver, 502, "delivered", 1)
+    work()
+    held = [n for n in _content_notifications(content_app) if n.status == "deferred" and n.reason == "quiet hours"]
+    assert held, [(n.status, n.reason) for n in _content_notifications(content_app)]
 
 
 def test_the_delivered_tracking_page_shows_the_released_content(content_app, shop_id, deliver, work):
