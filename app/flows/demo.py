@@ -19,11 +19,11 @@ from app.shopify.models import Shop
 
 # number, shopper, email, locale, days since placed, days since delivered (None: not shipped yet)
 DEMO_FLOW_ORDERS = (
-    (1060, "Nok", "nok@example.com", "th", 6, 4),
+    (1060, "Joy", "joy@example.com", "th", 6, 4),
     (1061, "Ben", "ben@example.com", "en", 3, 1),
-    (1062, "Mali", "mali@example.com", "th", 2, None),
-    (1063, "Ann", "ann@example.com", "en", 6, 4),
-    (1064, "Ann", "ann@example.com", "en", 0.2, None),
+    (1062, "Mint", "mint@example.com", "th", 2, None),
+    (1063, "Kit", "kit@example.com", "en", 6, 4),
+    (1064, "Kit", "kit@example.com", "en", 0.2, None),
 )
 
 
@@ -37,7 +37,7 @@ def seed_demo_flows(shop: Shop) -> None:
     for number, name, email, locale, placed_days, delivered_days in DEMO_FLOW_ORDERS:
         order = order_payload(number, placed_days, email, name, [("Linen shirt", "890.00", 1)], locale=locale)
         order["buyer_accepts_marketing"] = True
-        order["customer"]["id"] = 7_100_000_001_053 if email == "ann@example.com" else order["customer"]["id"]
+        order["customer"]["id"] = 7_100_000_001_063 if email == "kit@example.com" else order["customer"]["id"]
         deliver("orders/create", order)
         if delivered_days is None:
             continue
