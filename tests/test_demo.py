@@ -102,7 +102,7 @@ def test_demo_command_serves_the_app(tmp_path):
         text=True,
     )
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # seeding every feature's demo data comes first
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -119,7 +119,7 @@ def test_demo_command_serves_the_app(tmp_path):
             assert b"Demo mode" in response.read()
     finally:
         proc.terminate()
-        proc.communicate(timeout=10)
+        proc.communicate(timeout=30)
 
 
 def test_advancing_a_demo_order_moves_it_and_sends_its_emails(tmp_path):
