@@ -34,6 +34,7 @@ def register_cli(app: Flask) -> None:
     def demo_command(host: str, port: int, no_serve: bool) -> None:
         """Create the demo store (SQLite, inline jobs) and serve the app."""
         from app.demo import setup_demo
+        from app.notifications.sandbox import stop_renderer
 
         settings = current_app.config["SETTINGS"]
         if settings.is_production:
@@ -59,6 +60,9 @@ def register_cli(app: Flask) -> None:
         click.echo("\nReviews: a demo product page with the storefront's reviews block (add ?locale=th for Thai):")
         for name, note, path in demo_reviews_links(shop.id):
             click.echo(f"  {name}  {note}  {base}{path}")
+        # Seeding rendered merchant text in the sandbox's processes; a demo stopped with SIGTERM must not leave
+        # them holding its output. Stopped here, in the command, not in the seeders, which tests run in-process.
+        stop_renderer()
         if not no_serve:
             from werkzeug.serving import run_simple
 

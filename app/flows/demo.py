@@ -12,7 +12,6 @@ from app.extensions import db
 from app.flows.models import Flow
 from app.flows.services import send_due_flow_steps, set_flow_enabled
 from app.notifications.models import Notification
-from app.notifications.sandbox import stop_renderer
 from app.notifications.services import send_notification
 from app.orders.demo import deliver, fulfillment_payload, order_payload, scan_payload
 from app.shopify.models import Shop
@@ -58,4 +57,3 @@ def seed_demo_flows(shop: Shop) -> None:
     db.session.rollback()
     for notification_id, release in held:
         send_notification(notification_id, now=release)
-    stop_renderer()  # the demo then serves; its render processes must not outlive it
