@@ -4,6 +4,7 @@ product with 2,000 reviews, against a million orders.
     .venv/bin/python benchmarks/engagement.py [--orders N] [--shops K] [--duration S] [--samples M] [--workers W]
     .venv/bin/python benchmarks/engagement.py --tiny          # seconds, for the test suite
     .venv/bin/python benchmarks/engagement.py --keep-db ...   # then --reuse-db: skip the load next time
+    .venv/bin/python benchmarks/engagement.py --reuse-db --db-name aftercart_bench_admin   # on another's data set
 
 What it does, in order (everything it creates is removed at the end, even on failure or timeout):
 
@@ -557,6 +558,10 @@ def run(
     if stats is not None:
         log(f"reusing database {services.db_name} (--reuse-db): nothing loaded; migrating it to this code's head")
         migrate(env, timeout=600)
+        if count_extra(services)["surveys"] == 0:
+            # another benchmark's data set (the admin one, say): only the surveys and reviews are added
+            log("adding surveys, review requests and reviews to the reused data set")
+            enrich_s = enrich(services, args.shops)
     else:
         log(f"created database {services.db_name}; migrating")
         migrate(env, timeout=180)
