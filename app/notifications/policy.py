@@ -124,11 +124,12 @@ def _news_rank(status: Status) -> int:
     return step_index(status)
 
 
-# What the shopper must hear whatever the cap: how their return ends (a refund, an exchange) is not marketing
-# noise, and holding it back left returns that were settled without the shopper ever being told.
-TRANSACTIONAL_TRIGGERS = frozenset(
-    {"return_requested", "return_approved", "return_declined", "return_received", "return_resolved", "review_reply"}
-)
+# The shop's per-order daily limit is a storm guard, not a frequency cap: it holds back only news that can repeat
+# for one order in a day, once per parcel of a split order or again on a flapping carrier feed (in transit, a
+# failed attempt, a delay, an exception). Milestones (confirmed, shipped, out for delivery, delivered, ready for
+# pickup, cancelled), returns, surveys, review requests and replies are never held by it: a same-day delivery
+# once lost its "delivered" message to a limit of four.
+STORM_GUARDED_TRIGGERS = frozenset({"in_transit", "attempted_delivery", "delayed", "exception"})
 
 # The one place a message's category is said. "transactional": what the shopper asked for or must know (status
 # updates, returns, a survey about their delivery, a review request or reply), never held by the marketing cap and
@@ -213,12 +214,13 @@ def marketing_release(
 CONTENT_TRIGGERS = frozenset(trigger for trigger, category in MESSAGE_CATEGORY.items() if category == CONTENT)
 
 
-def is_transactional(trigger: str) -> bool:
-    """Whether a message is one the per-order cap never holds back."""
-    return trigger in TRANSACTIONAL_TRIGGERS
+def is_storm_guarded(trigger: str) -> bool:
+    """Whether a message counts towards, and is held by, the shop's per-order daily storm guard."""
+    return trigger in STORM_GUARDED_TRIGGERS
 
 
-def cap_reached(sent: int, settings: NotificationSettings) -> bool:
+def storm_guard_reached(sent: int, settings: NotificationSettings) -> bool:
+    """`sent`: the order's storm-guarded messages on this channel in the last 24 hours."""
     return sent >= (settings.max_per_order_per_day or 4)
 
 

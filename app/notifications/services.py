@@ -292,7 +292,7 @@ class SendContext:
     look: TrackingSettings
     template: NotificationTemplate | None  # the merchant's own text for this trigger, channel and language
     preference: ContactPreference | None  # the recipient's consent on this channel
-    sent_today: int  # messages on this channel for this order in the last 24 hours (the frequency cap)
+    sent_today: int  # storm-guarded messages on this channel for this order in the last 24 hours
     is_paused: bool = False  # the merchant paused automatic messages for this order
 
 
@@ -325,6 +325,7 @@ def _send_context_statement() -> Select:
         Notification.channel == channel,
         Notification.status.in_(("sent", "delivered")),
         Notification.sent_at >= bindparam("sent_since"),
+        Notification.trigger.in_(sorted(policy.STORM_GUARDED_TRIGGERS)),
     )
     return (
         select(
@@ -477,10 +478,10 @@ def send_notification(notification_id: int, now: datetime | None = None) -> str:
             return _defer(notification, *held)
     elif (
         notification.shopify_order_id is not None
-        and not policy.is_transactional(notification.trigger)
-        and policy.cap_reached(found.sent_today, settings)
+        and policy.is_storm_guarded(notification.trigger)
+        and policy.storm_guard_reached(found.sent_today, settings)
     ):
-        return _finish(notification, "suppressed", "frequency cap for this order reached")
+        return _finish(notification, "suppressed", "daily limit of delay and problem messages for this order reached")
     channel = get_channel(notification.channel, current_app.config["SETTINGS"])
     if channel is None:
         return _finish(notification, "failed", f"{notification.channel} is not configured")

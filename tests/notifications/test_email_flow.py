@@ -343,16 +343,44 @@ def _cap_per_order_per_day(app, cap: int) -> int:
     return shop_id
 
 
-def test_the_frequency_cap_holds_back_messages_past_the_shops_daily_limit(mail_app, send, smtp, redis_conn):
+def test_the_daily_limit_holds_back_only_repeated_problem_news_never_a_milestone(mail_app, send, smtp, redis_conn):
     send("orders/create", order_payload(T0))
     _name_shop(mail_app)
-    _cap_per_order_per_day(mail_app, 2)
+    shop_id = _cap_per_order_per_day(mail_app, 2)
     work(mail_app, redis_conn)
-    _ship_and_deliver(send, lambda: work(mail_app, redis_conn))
-    assert [m["Subject"] for m in smtp.mailbox.messages] == ["Order #1001 confirmed", "Your order #1001 is on its way"]
-    held = {n.trigger: (n.status, n.reason) for n in _notifications(mail_app) if n.channel == "email"}
-    assert held["out_for_delivery"] == ("suppressed", "frequency cap for this order reached")
-    assert held["delivered"] == ("suppressed", "frequency cap for this order reached")
+    send("fulfillments/create", fulfillment_payload(501, [(11, 2), (12, 1)], T0, T0, "SHP5012345678"))
+    send("fulfillment_events/create", event_payload(1, 501, "in_transit", T0 + timedelta(hours=5)))
+    work(mail_app, redis_conn)
+    # A flapping carrier feed: three problem reports about the parcel in one day; the shop allows two.
+    with mail_app.app_context():
+        from app.notifications.services import create_notification
+        from app.orders.models import Order
+
+        order = db.session.execute(select(Order)).scalar_one()
+        for attempt in (1, 2, 3):
+            create_notification(
+                db.session,
+                shop_id=shop_id,
+                trigger="exception",
+                channel="email",
+                dedupe_key=f"exception:501:{attempt}:email",
+                order=order,
+                shopify_fulfillment_id=501,
+            )
+        db.session.commit()
+    work(mail_app, redis_conn)
+    # The rest of a same-day journey: the limit is spent, yet every milestone still goes out.
+    send("fulfillment_events/create", event_payload(2, 501, "out_for_delivery", T0 + timedelta(hours=8)))
+    work(mail_app, redis_conn)
+    send("fulfillment_events/create", event_payload(3, 501, "delivered", T0 + timedelta(hours=11)))
+    work(mail_app, redis_conn)
+    subjects = [str(m["Subject"]) for m in smtp.mailbox.messages]
+    assert subjects[:2] == ["Order #1001 confirmed", "Your order #1001 is on its way"]
+    assert subjects[-2:] == ["Your order #1001 is out for delivery", "Your order #1001 was delivered"]
+    assert len(subjects) == 6
+    outcomes = sorted((n.status, n.reason) for n in _notifications(mail_app) if n.trigger == "exception")
+    assert [status for status, _ in outcomes] == ["sent", "sent", "suppressed"]
+    assert outcomes[-1][1] == "daily limit of delay and problem messages for this order reached"
 
 
 def test_return_updates_are_never_held_back_by_the_frequency_cap(mail_app, send, smtp, redis_conn):
