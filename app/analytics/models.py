@@ -58,6 +58,26 @@ class DailyRollup(ShopScoped, db.Model):
     hist: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
+class MonthlyRollup(ShopScoped, db.Model):
+    """The same figures summed over one local calendar month (`month` is its first day): always equal to the sum
+    of that month's `analytics_daily` rows (rebuilt from them whenever a day of the month is), so a long range
+    reads whole months here and only its partial months at the edges from the daily rows."""
+
+    __tablename__ = "analytics_monthly"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "month", "metric", "dim"),
+        db.Index("ix_analytics_monthly_shop_id_metric_month", "shop_id", "metric", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    metric: Mapped[str] = mapped_column(String(40))
+    dim: Mapped[str] = mapped_column(String(200), default="")
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    hist: Mapped[dict[str, int] | None] = mapped_column(JSON)
+
+
 class TrackingViewCount(ShopScoped, db.Model):
     """Tracking page and widget opens, and lookups that found an order, counted per local day and surface."""
 

@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from app.analytics import metrics
-from app.analytics.models import DailyRollup
-from app.analytics.rollups import FLOW_ATTRIBUTION_DAYS, HIST_METRICS, REFUND_WINDOW_DAYS
+from app.analytics.models import DailyRollup, MonthlyRollup
+from app.analytics.rollups import FLOW_ATTRIBUTION_DAYS, HIST_METRICS, REFUND_WINDOW_DAYS, month_end, month_of
 
 SERIES_METRICS = (
     "orders",
@@ -59,39 +59,85 @@ def previous_range(first: date, last: date) -> tuple[date, date]:
     return first - timedelta(days=length), first - timedelta(days=1)
 
 
+def split_range(first: date, last: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """The range as whole months (first..last month, read from the monthly rows) and the days at its edges that
+    do not fill a month (read from the daily rows)."""
+    start_full = first if first.day == 1 else month_end(first) + timedelta(days=1)
+    end_full = last if last == month_end(last) else month_of(last) - timedelta(days=1)
+    if start_full > end_full:
+        return [(first, last)], None
+    edges = []
+    if first < start_full:
+        edges.append((first, start_full - timedelta(days=1)))
+    if last > end_full:
+        edges.append((end_full + timedelta(days=1), last))
+    return edges, (start_full, month_of(end_full))
+
+
 def read_period(session: Session, shop_id: int, first: date, last: date) -> Period:
     period = Period(first, last)
+    edges, months = split_range(first, last)
+    parts = []
+    if edges:
+        parts.append(
+            select(DailyRollup.metric, DailyRollup.dim, DailyRollup.count, DailyRollup.amount).where(
+                DailyRollup.shop_id == shop_id,
+                or_(*(and_(DailyRollup.day >= a, DailyRollup.day <= b) for a, b in edges)),
+            )
+        )
+    if months:
+        parts.append(
+            select(MonthlyRollup.metric, MonthlyRollup.dim, MonthlyRollup.count, MonthlyRollup.amount).where(
+                MonthlyRollup.shop_id == shop_id, MonthlyRollup.month >= months[0], MonthlyRollup.month <= months[1]
+            )
+        )
+    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     for metric, dim, count, amount in session.execute(
-        select(DailyRollup.metric, DailyRollup.dim, func.sum(DailyRollup.count), func.sum(DailyRollup.amount))
-        .where(DailyRollup.shop_id == shop_id, DailyRollup.day >= first, DailyRollup.day <= last)
-        .group_by(DailyRollup.metric, DailyRollup.dim)
+        select(rows.c.metric, rows.c.dim, func.sum(rows.c.count), func.sum(rows.c.amount)).group_by(
+            rows.c.metric, rows.c.dim
+        )
     ):
         period.totals[(metric, dim)] = (int(count or 0), Decimal(amount or 0))
     merged: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
     # The histograms are added up by the database (one row per metric, breakdown and value), not in Python.
     for metric, dim, key, count in session.execute(
-        _HIST_SUMS[session.get_bind().dialect.name], {"shop_id": shop_id, "first": first, "last": last}
+        *_hist_sums(session.get_bind().dialect.name, shop_id, edges, months)
     ):
         merged[(metric, dim)][int(key)] = int(count)
     period.hists = dict(merged)
     return period
 
 
-_HIST_WHERE = (
-    "d.shop_id = :shop_id AND d.metric IN ({}) AND d.day >= :first AND d.day <= :last AND d.hist IS NOT NULL".format(
-        ", ".join(f"'{m}'" for m in HIST_METRICS)
+_HIST_METRIC_LIST = ", ".join(f"'{m}'" for m in HIST_METRICS)
+_EACH = {"postgresql": "json_each_text(u.hist) h", "sqlite": "json_each(u.hist) h"}
+_VALUE = {"postgresql": "h.value::int", "sqlite": "h.value"}
+
+
+def _hist_sums(
+    dialect: str, shop_id: int, edges: list[tuple[date, date]], months: tuple[date, date] | None
+) -> tuple[Any, dict[str, Any]]:
+    values: dict[str, Any] = {"shop_id": shop_id}
+    parts = []
+    if edges:
+        spans = []
+        for index, (a, b) in enumerate(edges):
+            spans.append(f"(d.day >= :a{index} AND d.day <= :b{index})")
+            values[f"a{index}"], values[f"b{index}"] = a, b
+        parts.append(
+            "SELECT d.metric, d.dim, d.hist FROM analytics_daily d WHERE d.shop_id = :shop_id"
+            f" AND d.metric IN ({_HIST_METRIC_LIST}) AND d.hist IS NOT NULL AND ({' OR '.join(spans)})"
+        )
+    if months:
+        values["m0"], values["m1"] = months
+        parts.append(
+            "SELECT m.metric, m.dim, m.hist FROM analytics_monthly m WHERE m.shop_id = :shop_id"
+            f" AND m.metric IN ({_HIST_METRIC_LIST}) AND m.hist IS NOT NULL AND m.month >= :m0 AND m.month <= :m1"
+        )
+    sql = (
+        f"SELECT u.metric, u.dim, h.key, sum({_VALUE[dialect]}) FROM ({' UNION ALL '.join(parts)}) u, {_EACH[dialect]}"
+        " GROUP BY u.metric, u.dim, h.key"
     )
-)
-_HIST_SUMS = {
-    "postgresql": text(
-        "SELECT d.metric, d.dim, h.key, sum(h.value::int) FROM analytics_daily d, json_each_text(d.hist) h"
-        f" WHERE {_HIST_WHERE} GROUP BY d.metric, d.dim, h.key"
-    ),
-    "sqlite": text(
-        "SELECT d.metric, d.dim, h.key, sum(h.value) FROM analytics_daily d, json_each(d.hist) h"
-        f" WHERE {_HIST_WHERE} GROUP BY d.metric, d.dim, h.key"
-    ),
-}
+    return text(sql), values
 
 
 def bucket_of(day: date, first: date, last: date) -> date:
@@ -106,18 +152,38 @@ def bucket_of(day: date, first: date, last: date) -> date:
 
 def read_series(session: Session, shop_id: int, first: date, last: date) -> dict[date, dict[str, tuple[int, Decimal]]]:
     series: dict[date, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(lambda: [0, Decimal(0)]))
-    for day, metric, count, amount in session.execute(
-        select(DailyRollup.day, DailyRollup.metric, DailyRollup.count, DailyRollup.amount).where(
-            DailyRollup.shop_id == shop_id,
-            DailyRollup.metric.in_(SERIES_METRICS),
-            DailyRollup.dim == "",
-            DailyRollup.day >= first,
-            DailyRollup.day <= last,
+    by_month = (last - first).days + 1 > 550
+    edges, months = split_range(first, last) if by_month else ([(first, last)], None)
+    rows = []
+    if edges:
+        rows.append(
+            session.execute(
+                select(DailyRollup.day, DailyRollup.metric, DailyRollup.count, DailyRollup.amount).where(
+                    DailyRollup.shop_id == shop_id,
+                    DailyRollup.metric.in_(SERIES_METRICS),
+                    DailyRollup.dim == "",
+                    or_(*(and_(DailyRollup.day >= a, DailyRollup.day <= b) for a, b in edges)),
+                )
+            )
         )
-    ):
-        cell = series[bucket_of(day, first, last)][metric]
-        cell[0] += int(count or 0)
-        cell[1] += Decimal(amount or 0)
+    if months:
+        # whole months when the buckets are months: a row a month instead of thirty
+        rows.append(
+            session.execute(
+                select(MonthlyRollup.month, MonthlyRollup.metric, MonthlyRollup.count, MonthlyRollup.amount).where(
+                    MonthlyRollup.shop_id == shop_id,
+                    MonthlyRollup.metric.in_(SERIES_METRICS),
+                    MonthlyRollup.dim == "",
+                    MonthlyRollup.month >= months[0],
+                    MonthlyRollup.month <= months[1],
+                )
+            )
+        )
+    for result in rows:
+        for day, metric, count, amount in result:
+            cell = series[bucket_of(day, first, last)][metric]
+            cell[0] += int(count or 0)
+            cell[1] += Decimal(amount or 0)
     return {day: {m: (c[0], c[1]) for m, c in values.items()} for day, values in sorted(series.items())}
 
 
@@ -170,7 +236,7 @@ def headline(period: Period, share: Decimal, cost: Decimal) -> dict[str, Any]:
 
 
 def breakdown(period: Period, prefix: str) -> list[dict[str, Any]]:
-    """Delivery and estimate figures per carrier (`carrier:`) or lane (`lane:`)."""
+    """Delivery and estimate figures per carrier (`carrier:`), lane (`lane:`) or shipping service (`service:`)."""
     rows = []
     for dim in period.dims("parcels_delivered", prefix):
         parcels = period.count("parcels_delivered", dim)

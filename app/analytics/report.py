@@ -354,6 +354,13 @@ def _delivery(f: Formatter, p: queries.Period, series: dict[date, Any], charts: 
     by_lane = _breakdown_table(
         f, "delivery-lanes", f._("analytics.table.by_lane"), f._("analytics.col.lane"), queries.breakdown(p, "lane:")
     )
+    by_service = _breakdown_table(
+        f,
+        "delivery-services",
+        f._("analytics.table.by_service"),
+        f._("analytics.col.service"),
+        queries.breakdown(p, "service:"),
+    )
     drawn = []
     if charts:
         names = [r["name"] for r in carriers[:8]]
@@ -383,7 +390,7 @@ def _delivery(f: Formatter, p: queries.Period, series: dict[date, Any], charts: 
                 no_data=f._("analytics.no_data"),
             )
         )
-    return [stages, by_carrier, by_lane], drawn
+    return [stages, by_carrier, by_lane, by_service], drawn
 
 
 def _estimates(f: Formatter, p: queries.Period, series: dict[date, Any], charts: bool):

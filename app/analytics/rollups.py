@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Date, and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.analytics import metrics
-from app.analytics.models import DailyRollup, TrackingViewCount
+from app.analytics.models import DailyRollup, MonthlyRollup, TrackingViewCount
 from app.i18n import zone
 from app.notifications.models import LinkClick, Notification
 from app.orders.models import Fulfillment, Order, Refund, TrackingEvent
@@ -112,7 +112,79 @@ def rebuild_days(session: Session, shop: Shop, first: date, last: date) -> int:
     ]
     if values:
         session.execute(DailyRollup.__table__.insert(), values)
+    rebuild_months(session, shop.id, first, last)
     return len(values)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(month: date) -> date:
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    months, month = [], month_of(first)
+    while month <= last:
+        months.append(month)
+        month = month_end(month) + timedelta(days=1)
+    return months
+
+
+_monthly = MonthlyRollup.__table__
+_MONTH_HIST = (
+    update(_monthly)
+    .where(
+        _monthly.c.shop_id == bindparam("s_id"),
+        _monthly.c.month == bindparam("s_month"),
+        _monthly.c.metric == bindparam("s_metric"),
+        _monthly.c.dim == bindparam("s_dim"),
+    )
+    .values(hist=bindparam("s_hist"))
+)
+
+
+def rebuild_months(session: Session, shop_id: int, first: date, last: date) -> None:
+    """Rewrite the monthly rows of every month that days first..last fall in, from that month's daily rows
+    (sums in the database; histograms merged here, a few rows a month). Idempotent, like the days."""
+    for month in months_between(first, last):
+        end = month_end(month)
+        session.execute(delete(MonthlyRollup).where(MonthlyRollup.shop_id == shop_id, MonthlyRollup.month == month))
+        in_month = (DailyRollup.shop_id == shop_id, DailyRollup.day >= month, DailyRollup.day <= end)
+        session.execute(
+            MonthlyRollup.__table__.insert().from_select(
+                ["shop_id", "month", "metric", "dim", "count", "amount"],
+                select(
+                    DailyRollup.shop_id,
+                    literal(month, Date),
+                    DailyRollup.metric,
+                    DailyRollup.dim,
+                    func.sum(DailyRollup.count),
+                    func.sum(DailyRollup.amount),
+                )
+                .where(*in_month)
+                .group_by(DailyRollup.shop_id, DailyRollup.metric, DailyRollup.dim),
+            )
+        )
+        merged: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        for metric, dim, hist in session.execute(
+            select(DailyRollup.metric, DailyRollup.dim, DailyRollup.hist).where(
+                *in_month, DailyRollup.metric.in_(HIST_METRICS), DailyRollup.hist.is_not(None)
+            )
+        ):
+            target = merged[(metric, dim)]
+            for key, count in (hist or {}).items():
+                target[str(key)] = target.get(str(key), 0) + int(count)
+        if merged:
+            session.execute(
+                _MONTH_HIST,
+                [
+                    {"s_id": shop_id, "s_month": month, "s_metric": metric, "s_dim": dim, "s_hist": hist}
+                    for (metric, dim), hist in merged.items()
+                ],
+            )
 
 
 def _refunds_within_window(session: Session, shop_id: int, order_created: dict[int, datetime]) -> dict[int, Decimal]:
@@ -209,6 +281,7 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
             Order.shopify_created_at.label("ordered_at"),
             Order.shipping_country,
             Order.shipping_province,
+            Order.shipping_service,
             Order.cancelled_at,
         )
         .join(Order, and_(Order.shop_id == shop_id, Order.shopify_order_id == Fulfillment.shopify_order_id))
@@ -250,7 +323,8 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
         lane = lane_of(
             _country_code(origin.get(parcel.shopify_fulfillment_id)), parcel.shipping_country, parcel.shipping_province
         )
-        dims = ("", f"carrier:{carrier}", f"lane:{lane}")
+        service = parcel.shipping_service or "other"
+        dims = ("", f"carrier:{carrier}", f"lane:{lane}", f"service:{service}")
         for dim in dims:
             rows.add(delivered_on, "parcels_delivered", dim)
         spans = {
@@ -260,7 +334,7 @@ def _deliveries(session: Session, shop_id: int, tz: ZoneInfo, start: datetime, e
             "transit": (shipped_on, delivered_on),
         }
         for name, (a, b) in spans.items():
-            # the stages overall; order to delivery also by carrier and lane (the breakdown tables)
+            # the stages overall; order to delivery also by carrier, lane and service (the breakdown tables)
             kept = dims if name == "total" else ("",)
             rows.add_days(delivered_on, f"time_{name}_cal", kept, max(0, metrics.calendar_days(a, b)))
             rows.add_days(delivered_on, f"time_{name}_bus", kept, metrics.business_days(a, b, weekend, holidays))

@@ -51,6 +51,17 @@ def order_payload(
         "total_price": f"{total:.2f}",
         "current_total_price_set": {"shop_money": {"amount": f"{total:.2f}", "currency_code": "THB"}},
         "shipping_address": {"country_code": "TH", "province_code": "TH-10"},
+        # the rate chosen at checkout: every third demo order paid for express (analytics: by shipping service)
+        "shipping_lines": [
+            {
+                "id": 6_100_000_000_000 + number,
+                "title": "Express" if number % 3 == 0 else "Standard",
+                "code": "EXPRESS" if number % 3 == 0 else "STANDARD",
+                "price": "80.00" if number % 3 == 0 else "40.00",
+                "source": "shopify",
+                "is_removed": False,
+            }
+        ],
         "line_items": [
             {
                 "id": number * 100 + i,

@@ -52,6 +52,8 @@ class Order(ShopScoped, db.Model):
     line_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     shipping_country: Mapped[str | None] = mapped_column(String(2))
     shipping_province: Mapped[str | None] = mapped_column(String(64))
+    # The shipping rate the shopper chose at checkout (the first shipping line's title, else its code).
+    shipping_service: Mapped[str | None] = mapped_column(String(120))
     # Derived from the shipments (app/tracking/services.py); never set from a payload directly.
     status: Mapped[str] = mapped_column(String(32), default="ordered")
     is_fulfillment_overdue: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -168,6 +168,7 @@ def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "line_items": _line_items(payload),
         "shipping_country": (shipping.get("country_code") or None),
         "shipping_province": (shipping.get("province_code") or shipping.get("province") or None),
+        "shipping_service": _shipping_service(payload),
         "cancelled_at": parse_timestamp(payload.get("cancelled_at")),
         "closed_at": parse_timestamp(payload.get("closed_at")),
         # Never empty: the admin lists orders newest first by it (and pages on it).
@@ -175,6 +176,19 @@ def order_values(shop_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "shopify_updated_at": updated_at,
         "updated_at": utcnow(),
     }
+
+
+def _shipping_service(payload: dict[str, Any]) -> str | None:
+    """The shipping rate chosen at checkout: the first line not removed, by its title, else its code."""
+    lines = payload.get("shipping_lines")
+    if not isinstance(lines, list):
+        return None
+    for line in lines:
+        if isinstance(line, dict) and not line.get("is_removed"):
+            name = " ".join(str(line.get("title") or line.get("code") or "").split())
+            if name:
+                return name[:120]
+    return None
 
 
 def _full_name(customer: dict[str, Any], payload: dict[str, Any]) -> str | None:

@@ -29,7 +29,7 @@ def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-def _order(shop_id, number, created, total, items, email=None, cancelled=None):
+def _order(shop_id, number, created, total, items, email=None, cancelled=None, service=None):
     return Order(
         shop_id=shop_id,
         shopify_order_id=number,
@@ -42,6 +42,7 @@ def _order(shop_id, number, created, total, items, email=None, cancelled=None):
         cancelled_at=cancelled,
         shipping_country="US",
         shipping_province="NY",
+        shipping_service=service,
         line_items=[{"title": title, "quantity": qty, "product_id": pid} for title, qty, pid in items],
     )
 
@@ -86,13 +87,15 @@ def seed_history(name: str = "stats.myshopify.com") -> int:
             # previous period (25 Oct - 1 Nov): one order
             _order(s, 900, utc(10, 30, 15), "10", [("Tee A", 1, 1)]),
             # Mon 2 Nov 10:00 local
-            _order(s, 1, utc(11, 2, 15), "100", [(tee_a[0], 2, 1), (tee_b[0], 1, 2)], "a@x.test"),
+            _order(s, 1, utc(11, 2, 15), "100", [(tee_a[0], 2, 1), (tee_b[0], 1, 2)], "a@x.test", service="Standard"),
             # Mon 2 Nov 22:30 local (Tue 03:30 UTC)
-            _order(s, 2, utc(11, 3, 3, 30), "50", [(tee_a[0], 1, 1)], "c@x.test"),
+            _order(s, 2, utc(11, 3, 3, 30), "50", [(tee_a[0], 1, 1)], "c@x.test", service="Express"),
             # cancelled: no order, no item sold, its delivered parcel not counted
-            _order(s, 3, utc(11, 3, 15), "70", [("Tee C", 1, 3)], "d@x.test", cancelled=utc(11, 3, 16)),
+            _order(
+                s, 3, utc(11, 3, 15), "70", [("Tee C", 1, 3)], "d@x.test", cancelled=utc(11, 3, 16), service="Express"
+            ),
             # Wed 4 Nov, shipped in two parcels
-            _order(s, 4, utc(11, 4, 14), "200", [(tee_b[0], 2, 2)], "b@x.test"),
+            _order(s, 4, utc(11, 4, 14), "200", [(tee_b[0], 2, 2)], "b@x.test", service="Standard"),
             # Thu 5 Nov, a day after a@x.test clicked a message link: content/flow revenue
             _order(s, 5, utc(11, 5, 15), "80", [(tee_a[0], 1, 1)], "a@x.test"),
         ]

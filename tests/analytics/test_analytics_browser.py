@@ -1,5 +1,5 @@
 """The analytics dashboard of the seeded demo in Chromium, in English and Thai, on a wide and a phone screen, with
-Shopify's CDN refused: charts drawn (SVG, no script), figures from the demo's history, no sideways scrolling, and a
+Shopify's CDN refused: charts drawn (SVG, no script), figures from the demo's history (by carrier, lane and shipping service), no sideways scrolling, and a
 CSV downloaded from the page equal to the table beneath the chart. Screenshots: test-artifacts/analytics/."""
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ def test_the_dashboard_in_a_browser(demo, locale, width):
                 page.locator("a[href*='/export/delivery-carriers.csv']").click()
             text = Path(download.value.path()).read_text(encoding="utf-8-sig")
             assert list(csv.reader(io.StringIO(text))) == shown
+            # delivery by the shipping rate the shoppers chose (the demo's orders carry Standard and Express)
+            services = page.locator("#table-delivery-services").inner_text()
+            assert "Standard" in services and "Express" in services, services
             page.goto(f"{base}/app/analytics/metrics?locale={locale}")
             assert "Contacts deflected" in page.inner_text("pre")
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0

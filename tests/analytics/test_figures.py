@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics import queries
-from app.analytics.models import DailyRollup, DirtyDay
+from app.analytics.models import DailyRollup, DirtyDay, MonthlyRollup
 from app.analytics.rollups import rebuild_days
 from app.analytics.services import mark_dirty, rebuild_dirty_days, sweep_domain_events
 from app.extensions import db
+from app.orders.models import Order
+from app.orders.services import order_values
 from app.shopify.models import Shop
-from tests.analytics.history import FIRST, LAST, add_event, seed_history, utc
+from tests.analytics.history import FIRST, LAST, _order, add_event, seed_history, utc
 
 SHARE, COST = Decimal("0.20"), Decimal("5.00")
 
@@ -190,3 +192,96 @@ def test_the_sweep_marks_the_local_days_a_domain_event_touches(shop):
     marked = {d.day for d in db.session.execute(select(DirtyDay).where(DirtyDay.shop_id == shop.id)).scalars()}
     assert marked == {date(2026, 11, 9), date(2026, 11, 2), date(2026, 11, 12)}
     assert sweep_domain_events(db.session) == 0  # the cursor moved on
+
+
+def test_delivery_by_the_shipping_service_the_shopper_chose(shop):
+    services = {
+        r["name"]: r for r in queries.breakdown(queries.read_period(db.session, shop.id, FIRST, LAST), "service:")
+    }
+    # Standard: F1 (order 1, 4 calendar days) and F3, F4 (order 4, 2 and 4 days); Express: F2 (order 2, 7 days);
+    # the cancelled order's Express parcel is left out
+    assert {name: r["parcels"] for name, r in services.items()} == {"Standard": 3, "Express": 1}
+    assert (services["Standard"]["p50"], services["Standard"]["p90"]) == (4, 4)  # 2, 4, 4
+    assert (services["Express"]["p50"], services["Express"]["p90"]) == (7, 7)
+    # estimates shown: F1 twice (a hit, 1 day off) and F3 (1 day off) are Standard's, F2 (3 late) Express's
+    assert services["Standard"]["hit_rate"] == pytest.approx(100 / 3)
+    assert services["Express"]["late"] == 1
+
+
+def test_the_order_keeps_the_shipping_rate_chosen_at_checkout():
+    payload = {"id": 1, "name": "#1", "shipping_lines": [{"title": "  Kerry   Express ", "code": "KEX"}]}
+    assert order_values(1, payload)["shipping_service"] == "Kerry Express"
+    removed = {"id": 1, "shipping_lines": [{"title": "Old", "is_removed": True}, {"title": None, "code": "EMS"}]}
+    assert order_values(1, removed)["shipping_service"] == "EMS"
+    assert order_values(1, {"id": 1})["shipping_service"] is None
+    assert order_values(1, {"id": 1, "shipping_lines": "nonsense"})["shipping_service"] is None
+
+
+def _daily_sums(shop_id, first, last):
+    """What a range adds up to when read from the daily rows alone."""
+    totals, hists = {}, {}
+    for row in db.session.execute(
+        select(DailyRollup).where(DailyRollup.shop_id == shop_id, DailyRollup.day >= first, DailyRollup.day <= last)
+    ).scalars():
+        count, amount = totals.get((row.metric, row.dim), (0, Decimal(0)))
+        totals[(row.metric, row.dim)] = (count + row.count, amount + row.amount)
+        for key, n in (row.hist or {}).items():
+            merged = hists.setdefault((row.metric, row.dim), {})
+            merged[int(key)] = merged.get(int(key), 0) + n
+    return totals, hists
+
+
+def test_the_monthly_rows_are_the_sums_of_their_days(shop):
+    for month, first, last in (
+        (date(2026, 10, 1), date(2026, 10, 1), date(2026, 10, 31)),
+        (date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 30)),
+    ):
+        totals, hists = _daily_sums(shop.id, first, last)
+        rows = (
+            db.session.execute(
+                select(MonthlyRollup).where(MonthlyRollup.shop_id == shop.id, MonthlyRollup.month == month)
+            )
+            .scalars()
+            .all()
+        )
+        assert {(r.metric, r.dim): (r.count, r.amount) for r in rows} == totals
+        assert {(r.metric, r.dim): {int(k): v for k, v in r.hist.items()} for r in rows if r.hist} == hists
+    # a rebuild changes nothing
+    before = sorted(
+        (r.month, r.metric, r.dim, r.count, r.amount) for r in db.session.execute(select(MonthlyRollup)).scalars()
+    )
+    rebuild_days(db.session, shop, date(2026, 10, 20), date(2026, 11, 30))
+    db.session.commit()
+    after = sorted(
+        (r.month, r.metric, r.dim, r.count, r.amount) for r in db.session.execute(select(MonthlyRollup)).scalars()
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "first, last, p90",
+    [
+        (date(2026, 10, 25), date(2026, 11, 30), 7),  # a partial month, then a whole one
+        (date(2026, 10, 1), date(2026, 11, 8), 4),  # a whole month, then a partial one (F2, 7 days, is on the 9th)
+        (date(2026, 10, 1), date(2026, 11, 30), 7),  # whole months only
+        (date(2026, 10, 30), date(2026, 11, 4), None),  # inside two months, none whole; nothing delivered yet
+    ],
+)
+def test_a_range_read_through_months_equals_its_days(shop, first, last, p90):
+    period = queries.read_period(db.session, shop.id, first, last)
+    totals, hists = _daily_sums(shop.id, first, last)
+    assert period.totals == totals
+    assert period.hists == hists
+    assert queries.headline(period, SHARE, COST)["p90_days"] == p90
+
+
+def test_a_rebuilt_day_refreshes_its_month(shop):
+    assert figures(shop, date(2026, 11, 1), date(2026, 11, 30))["orders"] == 4
+    db.session.add(_order(shop.id, 6, utc(11, 10, 15), "30", [("Tee A", 1, 1)], "e@x.test"))
+    db.session.flush()
+    rebuild_days(db.session, shop, date(2026, 11, 10), date(2026, 11, 10))
+    db.session.commit()
+    # the whole of November is read from its monthly row
+    assert queries.split_range(date(2026, 11, 1), date(2026, 11, 30)) == ([], (date(2026, 11, 1), date(2026, 11, 1)))
+    assert figures(shop, date(2026, 11, 1), date(2026, 11, 30))["orders"] == 5
+    assert db.session.execute(select(Order.id).where(Order.shopify_order_id == 6)).scalar_one()
