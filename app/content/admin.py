@@ -23,6 +23,7 @@ content_admin_bp = Blueprint("content_admin", __name__, url_prefix="/app")
 LABEL_KEYS = (
     N_("content.kind.getting_started"),
     N_("content.kind.care"),
+    N_("content.kind.faq"),
     N_("content.scope.product"),
     N_("content.scope.variant"),
     N_("content.scope.product_type"),

@@ -1,6 +1,7 @@
 """The demo's product content: getting started with the linen shirt and the canvas tote, care tips for shirts
-three days after delivery and for the tote a month after, in English and Thai; five orders (#1055-#1059) in
-several states through the real webhook path, so #1055's delivered tracking page shows all three released."""
+three days after delivery and for the tote a month after, two questions and answers about the shirt, in English
+and Thai; five orders (#1055-#1059) in several states through the real webhook path, so #1055's delivered tracking
+page shows everything released and #1058's, still in transit, the shirt's questions and answers."""
 
 from __future__ import annotations
 
@@ -59,6 +60,27 @@ DEMO_ENTRIES = (
         30,
         ("Keeping your tote clean", "ดูแลกระเป๋าให้สะอาด"),
         ("Spot clean with a damp cloth; never tumble dry.", "เช็ดเฉพาะจุดด้วยผ้าชุบน้ำหมาด ห้ามอบแห้ง"),
+        None,
+    ),
+    (
+        "faq",
+        "product",
+        SHIRT,
+        0,
+        ("Will the linen shirt shrink?", "เสื้อเชิ้ตลินินจะหดไหม"),
+        (
+            "Very little: about 2% on the first warm wash. Washed cold, it keeps its size.",
+            "หดเล็กน้อย ประมาณ 2% เมื่อซักน้ำอุ่นครั้งแรก ถ้าซักน้ำเย็นขนาดจะคงเดิม",
+        ),
+        None,
+    ),
+    (
+        "faq",
+        "product",
+        SHIRT,
+        0,
+        ("Can I iron it?", "รีดได้ไหม"),
+        ("Yes, on a medium setting while it is still slightly damp.", "ได้ ใช้ความร้อนปานกลางขณะผ้ายังหมาด"),
         None,
     ),
 )

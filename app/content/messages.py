@@ -46,24 +46,31 @@ def content_message_facts(session: Session, shop_id: int, entry_id: int, locale:
     }
 
 
+# Order states in which the page shows the questions and answers released for it (the parcel has shipped).
+FAQ_ORDER_STATES = frozenset(
+    {"shipped", "in_transit", "out_for_delivery", "ready_for_pickup", "delivered", "delayed", "attempted_delivery"}
+)
+_KIND_ORDER = {"getting_started": 0, "care": 1, "faq": 2}
+
+
 def tracking_page_content(session: Session, shop_id: int, order: Any, locale: str) -> list[dict[str, Any]]:
-    """The content released for the order (getting started first), for its tracking page once delivered."""
-    if order is None or order.status != "delivered":
+    """The content released for the order for its tracking page: once delivered, everything (getting started
+    first, the questions and answers last); from shipping until then, only the questions and answers."""
+    if order is None or order.status not in FAQ_ORDER_STATES:
         return []
-    entries = (
-        session.execute(
-            select(ContentEntry)
-            .join(ContentRelease, ContentRelease.entry_id == ContentEntry.id)
-            .where(
-                ContentRelease.shop_id == shop_id,
-                ContentRelease.shopify_order_id == order.shopify_order_id,
-                ContentRelease.status == "released",
-                ContentEntry.shop_id == shop_id,
-                ContentEntry.is_active.is_(True),
-            )
-            .order_by(ContentEntry.kind.desc(), ContentEntry.id)
+    query = (
+        select(ContentEntry)
+        .join(ContentRelease, ContentRelease.entry_id == ContentEntry.id)
+        .where(
+            ContentRelease.shop_id == shop_id,
+            ContentRelease.shopify_order_id == order.shopify_order_id,
+            ContentRelease.status == "released",
+            ContentEntry.shop_id == shop_id,
+            ContentEntry.is_active.is_(True),
         )
-        .scalars()
-        .all()
+        .order_by(ContentEntry.id)
     )
+    if order.status != "delivered":
+        query = query.where(ContentEntry.kind == "faq")
+    entries = sorted(session.execute(query).scalars().all(), key=lambda entry: _KIND_ORDER.get(entry.kind, 9))
     return [_shown(entry, locale) for entry in entries]

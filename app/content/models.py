@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import BigIntPK, ShopScoped, utcnow
 from app.extensions import db
 
-KINDS = ("getting_started", "care")
+KINDS = ("getting_started", "care", "faq")
 SCOPES = ("product", "variant", "product_type", "collection")
 LOCALES = ("en", "th")
 RELEASE_STATUSES = ("scheduled", "released")
@@ -21,7 +21,8 @@ RELEASE_STATUSES = ("scheduled", "released")
 class ContentEntry(ShopScoped, db.Model):
     """One piece of content: its texts per language ({"en": {"title", "body"}, "th": {...}}), an optional video,
     what it is about (a scope and its value: a product or variant id, a product type, a collection id) and when it
-    is released (`kind`; care tips `delay_days` after delivery)."""
+    is released (`kind`; care tips `delay_days` after delivery). A "faq" entry is one question (`title`) and its
+    answer (`body`): shown on the tracking page from the moment the parcel ships, never sent as a message."""
 
     __tablename__ = "content_entries"
     __table_args__ = (db.Index("ix_content_entries_shop_id_scope", "shop_id", "scope", "scope_value"),)

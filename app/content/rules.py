@@ -2,7 +2,8 @@
 
 An entry matches an item when its scope names the item's variant, its product, the product's type (compared
 without case or surrounding spaces) or one of the product's collections. "Getting started" is due the moment a
-parcel holding a matching item is out for delivery or delivered; care tips `delay_days` after its delivery.
+parcel holding a matching item is out for delivery or delivered; care tips `delay_days` after its delivery; a
+question and answer (FAQ) the moment the parcel ships, for the tracking page only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-RELEASING_STATES = frozenset({"out_for_delivery", "delivered"})
+GETTING_STARTED_STATES = frozenset({"out_for_delivery", "delivered"})
+FAQ_STATES = frozenset({"shipped", "in_transit", "out_for_delivery", "ready_for_pickup", "delivered"})
+RELEASING_STATES = GETTING_STARTED_STATES | FAQ_STATES
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def due_releases(
     for entry in entries:
         if not any(matches(entry, item) for item in items):
             continue
-        if entry.kind == "getting_started":
+        if entry.kind == "getting_started" and state in GETTING_STARTED_STATES:
+            found.append((entry, happened_at))
+        elif entry.kind == "faq" and state in FAQ_STATES:
             found.append((entry, happened_at))
         elif entry.kind == "care" and state == "delivered":
             found.append((entry, happened_at + timedelta(days=max(0, entry.delay_days))))

@@ -130,6 +130,8 @@ def plan_content_releases(event: DomainEvent) -> int:
 def _release(session: Session, release: ContentRelease, kind: str, now: datetime) -> None:
     release.status = "released"
     release.released_at = now
+    if kind == "faq":
+        return  # questions and answers are for the tracking page: no message, so no event for one
     record_event(
         session,
         release.shop_id,

@@ -19,8 +19,11 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.notifications.preferences import record_opt_out
 from app.orders.models import Fulfillment, Order
+from app.shopify.shops import shop_id_for_domain
 from app.storefront.links import make_track_token
+from tests.conftest import OTHER_SHOP
 from tests.content.conftest import (
+    LINE_ITEMS,
     SHOPPER,
     TEE,
     TEE_VARIANT,
@@ -31,6 +34,7 @@ from tests.content.conftest import (
     ship,
     subjects,
 )
+from tests.tracking.test_timeline import order_payload
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -254,3 +258,44 @@ def test_the_due_releases_are_found_by_the_status_and_due_time_index(content_app
         ).scalars()
         assert "ix_content_releases_status_due_at" in "\n".join(plan)
         db.session.rollback()
+
+
+def test_questions_and_answers_are_due_once_the_parcel_ships():
+    now = utcnow()
+    faq = EntryRule(7, "faq", "product", str(TEE))
+    items = [ItemFacts(TEE)]
+    assert due_releases([faq], items, "label_created", now) == []
+    for state in ("shipped", "in_transit", "out_for_delivery", "delivered"):
+        assert due_releases([faq], items, state, now) == [(faq, now)]
+    assert due_releases([faq], [ItemFacts(TOTE)], "in_transit", now) == []
+
+
+def test_questions_and_answers_show_on_the_tracking_page_from_shipping_and_are_never_sent(
+    content_app, shop_id, deliver, work, smtp
+):
+    add_entry(content_app, shop_id, "faq", "product", TEE, "Will it <b>shrink</b>?", "จะหดไหม")
+    add_entry(content_app, shop_id, "faq", "product", 9999, "A question about something else")
+    with content_app.app_context():
+        other = shop_id_for_domain(db.session, OTHER_SHOP)
+        db.session.commit()
+    add_entry(content_app, other, "faq", "product", TEE, "Another shop's question")
+    deliver("orders/create", order_payload(utcnow() - timedelta(days=1), line_items=LINE_ITEMS))
+    work()
+    client = content_app.test_client()
+    with content_app.app_context():
+        path = f"/l/track/{make_track_token(shop_id, db.session.execute(select(Order.id)).scalar())}"
+    assert "shrink" not in client.get(path).get_data(as_text=True)  # not shipped yet
+
+    ship(deliver, order=False)
+    work()
+    page = client.get(path + "?locale=en").get_data(as_text=True)
+    assert "<summary>Will it &lt;b&gt;shrink&lt;/b&gt;?</summary>" in page
+    assert "Will it &lt;b&gt;shrink&lt;/b&gt;?: the text." in page
+    assert "A question about something else" not in page and "Another shop's question" not in page
+    assert "จะหดไหม" in client.get(path + "?locale=th").get_data(as_text=True)
+    scan(deliver, 501, "delivered", 1)
+    work()
+    assert "<summary>Will it &lt;b&gt;shrink&lt;/b&gt;?</summary>" in client.get(path).get_data(as_text=True)
+    assert [r.status for r in _releases(content_app)] == ["released"]
+    assert _content_notifications(content_app) == []  # a question and answer is never a message
+    assert not any("shrink" in s for s in subjects(smtp))

@@ -1,6 +1,7 @@
 """The content library in headless Chromium on the demo: the admin page (its table and form, and a problem shown
-beside its field) and #1055's delivered tracking page with its released content, in English and Thai, on a wide
-and a phone screen, with screenshots in test-artifacts/content/ and no sideways scrolling at 390 px."""
+beside its field), #1055's delivered tracking page with its released content and questions and answers, and
+#1058's in transit with the questions only, in English and Thai, on a wide and a phone screen, with screenshots in
+test-artifacts/content/ and no sideways scrolling at 390 px."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_the_content_page_and_a_delivered_tracking_page_with_content(demo, local
                 assert page.evaluate("document.documentElement.lang") == locale, name
 
             page.goto(f"{base}/app/content?locale={locale}")
-            assert page.locator("tr[data-entry]").count() == 4
+            assert page.locator("tr[data-entry]").count() == 6
             text = page.inner_text("body")
             assert ("วิธีเริ่มใช้เสื้อเชิ้ตลินิน" in text) if locale == "th" else ("Getting started with your linen shirt" in text)
             no_sideways("content admin")
@@ -98,11 +99,25 @@ def test_the_content_page_and_a_delivered_tracking_page_with_content(demo, local
             else:
                 assert "Getting started with your linen shirt" in words and "Caring for linen" in words
             assert section.locator("a[href='https://example.com/videos/linen-shirt']").count() == 1
+            faq = page.locator("section.ac-faq")
+            assert faq.locator("details").count() == 2
+            question = "เสื้อเชิ้ตลินินจะหดไหม" if locale == "th" else "Will the linen shirt shrink?"
+            answer = faq.locator("details", has_text=question).locator("p").first
+            assert not answer.is_visible()  # closed until the shopper opens it, with no script
+            faq.locator("summary", has_text=question).click()
+            assert answer.is_visible()
             no_sideways("delivered tracking page")
             page.screenshot(path=str(folder / f"tracking-delivered-{locale}-{width}.png"), full_page=True)
 
+            page.goto(f"{base}{_track_path(demo, '#1058')}?locale={locale}")  # in transit: the questions only
+            assert page.locator("section.ac-content").count() == 0
+            assert page.locator("section.ac-faq details").count() == 2
+            no_sideways("in-transit tracking page")
+            page.locator("section.ac-faq").screenshot(path=str(folder / f"tracking-faq-{locale}-{width}.png"))
+
             page.goto(f"{base}{_track_path(demo, '#1057')}?locale={locale}")  # out for delivery: not yet
             assert page.locator("section.ac-content").count() == 0
+            assert page.locator("section.ac-faq").count() == 0  # the tote has no questions
             assert problems == []
         finally:
             browser.close()
