@@ -21,7 +21,7 @@ from app.storefront.links import deny_framing
 from app.surveys.links import ASK, FOLLOW, SCORE, follow_up_path, read_token, score_path
 from app.surveys.messages import question_text, scale_labels
 from app.surveys.models import Survey
-from app.surveys.rules import SCALES, asks, reasons_for, valid_score
+from app.surveys.rules import PRAISE_REASONS, PROBLEM_REASONS, SCALES, asks, is_praise, reasons_for, valid_score
 from app.surveys.services import find_survey, offered_reasons, record_answer, record_follow_up
 from app.tracking.branding import tokens_for
 from app.tracking.services import tracking_settings
@@ -93,7 +93,12 @@ def tap(token: str):
         score=link.score,
         low=low,
         high=high,
-        reasons=reasons_for(csat, nps),
+        # both sets of chips, each shown while a score it belongs to is chosen (CSS, no script); the server keeps
+        # only the reasons offered for the score sent
+        praise_scores={s for s in SCALES[question] if is_praise(*((s, None) if question == "csat" else (None, s)))},
+        praise_first=reasons_for(csat, nps) == PRAISE_REASONS,
+        praise_reasons=PRAISE_REASONS,
+        problem_reasons=PROBLEM_REASONS,
     )
 
 

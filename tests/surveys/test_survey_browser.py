@@ -83,6 +83,19 @@ def test_one_tap_then_the_follow_up_page(demo, locale, width):
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the answer page scrolls sideways by {overflow}px at {width}px"
             page.screenshot(path=str(folder / f"answer-{locale}-{width}.png"), full_page=True)
+            assert page.locator("button[type=submit]").count() == 1  # one send for the score, reasons and comment
+            # the chips follow the score chosen, without script: what went well for a 5, what went wrong for a 2
+            page.locator("label", has=page.locator("input[name=score][value='5']")).click()
+            assert (
+                page.locator(".ac-reasons-praise").is_visible() and not page.locator(".ac-reasons-problem").is_visible()
+            )
+            page.locator("label", has=page.locator("input[name=score][value='2']")).click()
+            assert (
+                page.locator(".ac-reasons-problem").is_visible() and not page.locator(".ac-reasons-praise").is_visible()
+            )
+            page.locator(".ac-reasons-problem label", has=page.locator("input[value=courier]")).click()
+            page.fill("#ac-comment", "The courier never rang" if locale == "en" else "พนักงานไม่กดกริ่ง")
+            page.screenshot(path=str(folder / f"answer-filled-{locale}-{width}.png"), full_page=True)
             assert _answer_of(demo, "#1034") == before
             page.click("#ac-send-score")
             page.wait_for_selector("form textarea[name=comment]")
@@ -108,5 +121,5 @@ def test_one_tap_then_the_follow_up_page(demo, locale, width):
             browser.close()
     with demo.app_context():
         survey = db.session.execute(select(Survey).where(Survey.order_name == "#1034")).scalar_one()
-        assert (survey.csat_score, survey.nps_score, survey.reasons) == (2, 5, ["late"])
+        assert (survey.csat_score, survey.nps_score, survey.reasons) == (2, 5, ["late", "courier"])
         assert survey.detractor_at is not None

@@ -89,7 +89,7 @@ def test_a_delivered_parcel_is_asked_after_the_delay_and_one_tap_records_the_sco
     (survey,) = surveys(alert_app)
     assert survey.csat_score is None and survey.answered_at is None and survey.status == "sent"
     shown = client.get(_score_link(mail, 5)).get_data(as_text=True)
-    assert 'value="5" checked' in shown and "Send my answer" in shown and "Fast delivery" in shown
+    assert 'value="5" class="ac-praise" checked' in shown and "Send my answer" in shown and "Fast delivery" in shown
     tapped = _answer(client, _score_link(mail, 5))
     assert tapped.status_code == 303 and "/l/s/f/" in tapped.headers["Location"]
     follow_up = client.get(tapped.headers["Location"])
@@ -366,7 +366,7 @@ def test_the_answer_pages_send_records_the_score_with_its_reasons_at_once(alert_
     (mail,) = survey_mails(smtp)
     client = alert_app.test_client()
     page = client.get(_score_link(mail, 2)).get_data(as_text=True)
-    assert 'value="2" checked' in page and "Arrived late" in page  # a low score: what went wrong
+    assert 'value="2" class="ac-problem" checked' in page and "Arrived late" in page  # a low score: what went wrong
     sent = _answer(client, _score_link(mail, 2), score="2", reasons=["late", "fast"], comment="Four days late")
     assert sent.status_code == 303
     (survey,) = surveys(alert_app)
@@ -376,6 +376,27 @@ def test_the_answer_pages_send_records_the_score_with_its_reasons_at_once(alert_
     # The shopper changed their mind on the page before sending: the score sent is the one kept.
     assert _answer(client, _score_link(mail, 2), score="5").status_code == 303
     assert surveys(alert_app)[0].csat_score == 5
+
+
+def test_the_answer_page_has_one_send_and_the_chips_of_any_score_chosen(alert_app, deliver, work, smtp, shop_told):
+    ship(deliver)
+    work()
+    ask_after(alert_app, 2.1)
+    work()
+    (mail,) = survey_mails(smtp)
+    client = alert_app.test_client()
+    page = client.get(_score_link(mail, 5)).get_data(as_text=True)
+    # one button sends the score, the reasons and the comment together (there were two, "Send my answer" and "Send")
+    assert page.count('type="submit"') == 1
+    assert 'value="5" class="ac-praise" checked' in page and 'value="2" class="ac-problem"' in page
+    # the chips of a happy score first; those of a low one are there too, shown by CSS once a low score is chosen
+    assert page.index("Fast delivery") < page.index("Arrived late")
+    assert ".ac-answer:has(.ac-problem:checked) .ac-reasons-praise{display:none}" in page
+    # the shopper lowers the score on the page and says why: all of it is kept, in one send
+    sent = _answer(client, _score_link(mail, 5), score="2", reasons=["late", "fast"], comment="Late after all")
+    assert sent.status_code == 303
+    (survey,) = surveys(alert_app)
+    assert (survey.csat_score, survey.reasons, survey.comment) == (2, ["late"], "Late after all")
 
 
 def test_a_detractor_holds_the_review_request_until_the_merchant_handles_it(alert_app, deliver, work, smtp, shop_told):
