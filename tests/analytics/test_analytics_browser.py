@@ -1,6 +1,7 @@
 """The analytics dashboard of the seeded demo in Chromium, in English and Thai, on a wide and a phone screen, with
-Shopify's CDN refused: charts drawn (SVG, no script), figures from the demo's history (by carrier, lane and shipping service), no sideways scrolling, and a
-CSV downloaded from the page equal to the table beneath the chart. Screenshots: test-artifacts/analytics/."""
+Shopify's CDN refused: charts drawn (SVG, no script), figures from the demo's history (by carrier, lane and shipping
+service), no sideways scrolling, and a CSV downloaded from the page equal to the table beneath the chart.
+Screenshots: test-artifacts/analytics/."""
 
 from __future__ import annotations
 
