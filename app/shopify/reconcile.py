@@ -91,6 +91,7 @@ query ReconcileOrders($first: Int!, $after: String, $query: String!) {{
       closedAt
       customerLocale
       shippingAddress {{ countryCodeV2 provinceCode }}
+      shippingLine {{ title code }}
       customer {{
         id
         firstName
@@ -267,6 +268,8 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
         "customer": customer,
         "customer_locale": node.get("customerLocale"),
         "shipping_address": shipping,
+        # the order's shipping rate (its summary line; removed lines are not it), as the webhook's first line
+        "shipping_lines": [node["shippingLine"]] if isinstance(node.get("shippingLine"), dict) else [],
         "financial_status": _lower(node.get("displayFinancialStatus")),
         "fulfillment_status": _ORDER_FULFILLMENT_STATUS.get(node.get("displayFulfillmentStatus") or ""),
         "total_price": total,

@@ -274,6 +274,7 @@ CHILD_TYPES = {
     "lineItem": "LineItem",
     "fulfillmentLineItems": "FulfillmentLineItem",
     "shippingAddress": "MailingAddress",
+    "shippingLine": "ShippingLine",
     "fulfillments": "Fulfillment",
     "trackingInfo": "FulfillmentTrackingInfo",
     "currentTotalPriceSet": "MoneyBag",
@@ -1139,6 +1140,7 @@ def order_node(
     locale: str | None = "en",
     shipping_country: str | None = None,
     shipping_province: str | None = None,
+    shipping_line: dict[str, Any] | None = None,
     cancelled_at: str | None = None,
     closed_at: str | None = None,
     line_items: list[dict[str, Any]] | None = None,
@@ -1181,6 +1183,7 @@ def order_node(
             if shipping_country
             else None
         ),
+        "shippingLine": shipping_line,
         "note": None,
         "tags": [],
         "test": False,

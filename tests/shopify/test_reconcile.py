@@ -168,6 +168,7 @@ def _graphql_node_from_rest(payload: dict[str, Any]) -> dict[str, Any]:
         locale=payload["customer_locale"],
         shipping_country=shipping["country_code"],
         shipping_province=shipping["province_code"],
+        shipping_line={key: payload["shipping_lines"][0][key] for key in ("title", "code")},
         line_items=[
             line_item_node(
                 item["id"],
