@@ -4,17 +4,19 @@ a PostgreSQL database, an SMTP server, processes in sessions of their own) and s
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +80,104 @@ def time_bound(seconds: int) -> Iterator[None]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def bounded_run(bound: int, body: Callable[[], int], cleanup: Callable[[], None], workdir: Path | None = None) -> int:
+    """`body()`'s exit code, run under time_bound(bound) with `cleanup()` after it whatever happens: 124 when
+    the bound is exceeded or the run is stopped, 1 on a BenchError; `workdir` is removed at the end."""
+    exit_code = 1
+    try:
+        with time_bound(bound):
+            try:
+                exit_code = body()
+            finally:
+                cleanup()
+    except BenchTimeout as exc:
+        log(str(exc))
+        exit_code = 124
+    except BenchError as exc:
+        log(f"error: {exc}")
+        exit_code = 1
+    finally:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return exit_code
+
+
+def add_service_options(
+    parser: argparse.ArgumentParser,
+    db_name: str,
+    redis_db: int,
+    *,
+    redis_db_help: str = "Redis db number whose aftercart:* keys are used",
+    redis_help: str | None = None,
+    keep_db: bool = True,
+    reuse_db_help: str = "reuse a --keep-db database of the same size",
+) -> None:
+    """The options naming the PostgreSQL and Redis a benchmark uses (and whether its database outlives it)."""
+    parser.add_argument("--db-name", default=db_name)
+    parser.add_argument("--redis-db", type=int, default=redis_db, help=redis_db_help)
+    parser.add_argument(
+        "--pg-admin",
+        default=os.environ.get(
+            "AFTERCART_BENCH_PG_ADMIN",
+            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
+        ),
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"), help=redis_help
+    )
+    if keep_db:
+        parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
+        parser.add_argument("--reuse-db", action="store_true", help=reuse_db_help)
+
+
+def fill_defaults(args: argparse.Namespace, defaults: dict[str, Any]) -> None:
+    """Give every option left unset (None) its default from `defaults`."""
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def resolve_loadgen(args: argparse.Namespace) -> bool:
+    """Settle --loadgen auto on wrk when installed, else the Python generator; False when wrk was asked for
+    and is missing."""
+    if args.loadgen == "auto":
+        args.loadgen = "wrk" if shutil.which("wrk") else "python"
+        if args.loadgen == "python":
+            log("wrk not found (apt-get install wrk): using the Python load generator")
+    elif args.loadgen == "wrk" and not shutil.which("wrk"):
+        log("wrk is not installed (apt-get install wrk)")
+        return False
+    return True
+
+
+def tiny_picker(tiny: bool) -> Callable[[Any, Any, Any], Any]:
+    """pick(value, full, small): an option's value when given, else its --tiny or full-size default."""
+
+    def pick(value: Any, full: Any, small: Any) -> Any:
+        return value if value is not None else (small if tiny else full)
+
+    return pick
+
+
+def run_armed(run: Callable[[], Any], seconds: float, message: Callable[[int], str]) -> Any:
+    """run() with SIGALRM after `seconds`, and SIGTERM, raising BenchTimeout(message(signum)) (the handlers stay
+    for the cleanup that follows); None, logged as FAILED, when it raised BenchError or BenchTimeout."""
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise BenchTimeout(message(signum))
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_alarm)
+    signal.alarm(int(seconds))
+    try:
+        return run()
+    except (BenchError, BenchTimeout) as exc:
+        log(f"FAILED: {exc}")
+        return None
+    finally:
+        signal.alarm(0)
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,7 +36,6 @@ import math
 import os
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -49,7 +48,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import tracking_page as tp
-from _common import BenchError, BenchTimeout, gunicorn_settings, log, migrate, proc_status, time_bound
+from _common import (
+    BenchError,
+    add_service_options,
+    bounded_run,
+    fill_defaults,
+    gunicorn_settings,
+    log,
+    migrate,
+    proc_status,
+    resolve_loadgen,
+)
 
 ROOT = tp.ROOT
 BENCH_DIR = tp.BENCH_DIR
@@ -623,18 +632,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="a few seconds in all (for the test suite)")
     parser.add_argument("--pages", default="", help="comma-separated page labels to measure (default: all)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--db-name", default="aftercart_bench_admin")
-    parser.add_argument("--redis-db", type=int, default=9, help="Redis db number whose aftercart:* keys are used")
-    parser.add_argument(
-        "--pg-admin",
-        default=os.environ.get(
-            "AFTERCART_BENCH_PG_ADMIN",
-            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
-        ),
-    )
-    parser.add_argument("--redis", default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"))
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
-    parser.add_argument("--reuse-db", action="store_true", help="reuse a --keep-db database of the same size")
+    add_service_options(parser, "aftercart_bench_admin", 9)
     parser.add_argument("--profile", type=Path, default=None, help="write each page's cProfile to this folder")
     parser.add_argument("--enforce-target", action="store_true", help="exit 3 when a p95 target is missed")
     args = parser.parse_args(argv)
@@ -647,9 +645,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "samples": 8 if args.tiny else 200,
         "workers": 2 if args.tiny else None,
     }
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_defaults(args, defaults)
     if args.orders < args.shops * 100 or args.shops < 1 or args.duration <= 0 or args.samples < 1:
         parser.error("need orders >= 100 x shops, shops >= 1, and positive --duration and --samples")
     return args
@@ -816,12 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(PAGES) != len(wanted):
             log(f"unknown pages: {sorted(wanted - {t[0] for t in TARGETS})}")
             return 2
-    if args.loadgen == "auto":
-        args.loadgen = "wrk" if shutil.which("wrk") else "python"
-        if args.loadgen == "python":
-            log("wrk not found (apt-get install wrk): using the Python load generator")
-    elif args.loadgen == "wrk" and not shutil.which("wrk"):
-        log("wrk is not installed (apt-get install wrk)")
+    if not resolve_loadgen(args):
         return 2
     plan = tp.Plan(
         duration=args.duration,
@@ -843,24 +834,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gunicorn settings: {settings}; load generator {plan.loadgen}; time bound {bound} s")
     workdir = Path(tempfile.mkdtemp(prefix="aftercart-bench-admin-"))
     servers: list[tp.Gunicorn] = []
-    exit_code = 1
-    try:
-        with time_bound(bound):
-            try:
-                exit_code = run(args, plan, services, env, settings, workdir, servers)
-            finally:
-                tp.stop_all(servers)
-                if not args.keep_db:
-                    services.drop()
-    except BenchTimeout as exc:
-        log(str(exc))
-        exit_code = 124
-    except BenchError as exc:
-        log(f"error: {exc}")
-        exit_code = 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return exit_code
+
+    def cleanup() -> None:
+        tp.stop_all(servers)
+        if not args.keep_db:
+            services.drop()
+
+    return bounded_run(bound, lambda: run(args, plan, services, env, settings, workdir, servers), cleanup, workdir)
 
 
 def _fernet_key() -> str:

@@ -21,8 +21,8 @@ What it does, in order (everything it creates is removed at the end, even on fai
    with 2,000 reviews): server time p50/p95/p99, SQL statements per request, and EXPLAIN ANALYZE (prepared, with a
    generic plan, as the app runs it) of the slowest statement seen for each.
 3. starts the app under gunicorn (the repo's gunicorn.conf.py) and the bare WSGI app (benchmarks/bare_app.py)
-   under the same settings and loads each endpoint with wrk (benchmarks/engagement_requests.lua for the POSTs,
-   benchmarks/tracking_urls.lua for the block): requests/s and server time p50/p95/p99 from gunicorn's access log
+   under the same settings and loads each endpoint with wrk (benchmarks/tracking_urls.lua, which sends the POSTs
+   and the block's GETs): requests/s and server time p50/p95/p99 from gunicorn's access log
    (%(D)s), and the workers' peak RSS. The bare app gets the very same requests: the baseline of this run.
 
 Targets (issue 17): server-time p95 under 50 ms for the survey answer and the review submission under load, and
@@ -50,12 +50,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 import tracking_page as tp
-from _common import BenchError, BenchTimeout, gunicorn_settings, log, migrate, proc_status, time_bound
+from _common import (
+    BenchError,
+    add_service_options,
+    bounded_run,
+    fill_defaults,
+    gunicorn_settings,
+    log,
+    migrate,
+    proc_status,
+)
 from admin import explain_generic
 
 ROOT = tp.ROOT
 BENCH_DIR = tp.BENCH_DIR
-LUA_POSTS = BENCH_DIR / "engagement_requests.lua"
 TARGETS_P95_MS = {"survey_answer": 50.0, "review_submit": 50.0, "product_block": 30.0}
 HOT_REVIEWS = 2_000  # published reviews of each shop's best-selling product
 HOT_PRODUCT0 = 8_800_000_000_000
@@ -360,10 +368,11 @@ def run_wrk_requests(port: int, request_file: Path, seconds: float, connections:
         "--timeout",
         "10s",
         "-s",
-        str(LUA_POSTS),
+        str(tp.LUA_SCRIPT),
         f"http://127.0.0.1:{port}",
         "--",
         str(request_file),
+        "303",  # the survey's redirect to its follow-up page is a success too
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     match = tp._WRK_LINE.search(proc.stdout)
@@ -502,18 +511,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=None, help="in-process requests per endpoint (200; 8 tiny)")
     parser.add_argument("--hot-reviews", type=int, default=None, help="reviews of each shop's best seller (2,000)")
     parser.add_argument("--tiny", action="store_true", help="a few seconds in all (for the test suite)")
-    parser.add_argument("--db-name", default="aftercart_bench_engagement")
-    parser.add_argument("--redis-db", type=int, default=10, help="Redis db number whose aftercart:* keys are used")
-    parser.add_argument(
-        "--pg-admin",
-        default=os.environ.get(
-            "AFTERCART_BENCH_PG_ADMIN",
-            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
-        ),
-    )
-    parser.add_argument("--redis", default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"))
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
-    parser.add_argument("--reuse-db", action="store_true", help="reuse a --keep-db database of the same size")
+    add_service_options(parser, "aftercart_bench_engagement", 10)
     parser.add_argument("--enforce-target", action="store_true", help="exit 3 when a p95 target is missed")
     args = parser.parse_args(argv)
     defaults = {
@@ -526,9 +524,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "workers": 2 if args.tiny else None,
         "hot_reviews": 2_000,
     }
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_defaults(args, defaults)
     if args.orders < args.shops * 100 or args.shops < 1 or args.duration <= 0 or args.samples < 1:
         parser.error("need orders >= 100 x shops, shops >= 1, and positive --duration and --samples")
     return args
@@ -717,24 +713,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gunicorn settings: {settings}; time bound {bound} s")
     workdir = Path(tempfile.mkdtemp(prefix="aftercart-bench-engagement-"))
     servers: list[tp.Gunicorn] = []
-    exit_code = 1
-    try:
-        with time_bound(bound):
-            try:
-                exit_code = run(args, plan, services, env, settings, workdir, servers)
-            finally:
-                tp.stop_all(servers)
-                if not args.keep_db:
-                    services.drop()
-    except BenchTimeout as exc:
-        log(str(exc))
-        exit_code = 124
-    except BenchError as exc:
-        log(f"error: {exc}")
-        exit_code = 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return exit_code
+
+    def cleanup() -> None:
+        tp.stop_all(servers)
+        if not args.keep_db:
+            services.drop()
+
+    return bounded_run(bound, lambda: run(args, plan, services, env, settings, workdir, servers), cleanup, workdir)
 
 
 if __name__ == "__main__":

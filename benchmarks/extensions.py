@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tracking_page as tp
-from _common import BenchError, BenchTimeout, log, migrate, proc_status, time_bound
+from _common import (
+    BenchError,
+    add_service_options,
+    bounded_run,
+    fill_defaults,
+    log,
+    migrate,
+    proc_status,
+)
 
 TARGET_P95_MS = 50.0
 API_KEY = "bench-api-key"
@@ -152,23 +160,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shops", type=int, default=None, help="shops the orders are spread over (100; 5 tiny)")
     parser.add_argument("--samples", type=int, default=None, help="requests per endpoint (500; 20 tiny)")
     parser.add_argument("--tiny", action="store_true", help="a few seconds in all (for the test suite)")
-    parser.add_argument("--db-name", default="aftercart_bench_extensions")
-    parser.add_argument("--redis-db", type=int, default=11, help="Redis db number whose aftercart:* keys are used")
-    parser.add_argument(
-        "--pg-admin",
-        default=os.environ.get(
-            "AFTERCART_BENCH_PG_ADMIN",
-            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
-        ),
-    )
-    parser.add_argument("--redis", default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"))
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
-    parser.add_argument("--reuse-db", action="store_true", help="reuse a --keep-db database of the same size")
+    add_service_options(parser, "aftercart_bench_extensions", 11)
     parser.add_argument("--enforce-target", action="store_true", help="exit 3 when the p95 target is missed")
     args = parser.parse_args(argv)
-    for name, tiny, full in (("orders", 2_000, 1_000_000), ("shops", 5, 100), ("samples", 20, 500)):
-        if getattr(args, name) is None:
-            setattr(args, name, tiny if args.tiny else full)
+    tiny = args.tiny
+    fill_defaults(
+        args, {"orders": 2_000 if tiny else 1_000_000, "shops": 5 if tiny else 100, "samples": 20 if tiny else 500}
+    )
     if args.orders < args.shops * 100 or args.shops < 1 or args.samples < 1:
         parser.error("need orders >= 100 x shops, shops >= 1 and a positive --samples")
     return args
@@ -254,21 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     env = tp.base_env(services, None)
     env.update(SHOPIFY_API_KEY=API_KEY, SHOPIFY_API_SECRET=API_SECRET)
     bound = int(180 + args.orders * 0.0025 + args.samples * len(ENDPOINTS) * 0.3)
-    exit_code = 1
-    try:
-        with time_bound(bound):
-            try:
-                exit_code = run(args, services, env)
-            finally:
-                if not args.keep_db:
-                    services.drop()
-    except BenchTimeout as exc:
-        log(str(exc))
-        exit_code = 124
-    except BenchError as exc:
-        log(f"error: {exc}")
-        exit_code = 1
-    return exit_code
+
+    def cleanup() -> None:
+        if not args.keep_db:
+            services.drop()
+
+    return bounded_run(bound, lambda: run(args, services, env), cleanup)
 
 
 if __name__ == "__main__":

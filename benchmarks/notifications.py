@@ -33,7 +33,6 @@ import logging
 import math
 import os
 import queue
-import signal
 import smtplib
 import socket
 import statistics
@@ -52,7 +51,6 @@ from typing import Any
 
 from _common import (  # noqa: E402
     BenchError,
-    BenchTimeout,
     Database,
     Process,
     RedisServer,
@@ -62,6 +60,8 @@ from _common import (  # noqa: E402
     log,
     migrate,
     postgres_pids,
+    run_armed,
+    tiny_picker,
     wait_for,
     webhook_headers,
 )
@@ -703,9 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=None, help="hard bound on the whole run")
     args = parser.parse_args(argv)
     tiny = args.tiny
-
-    def pick(value, full, small):
-        return value if value is not None else (small if tiny else full)
+    pick = tiny_picker(tiny)
 
     plan = Plan(
         send_batch=pick(args.send_batch, 200, 8),
@@ -723,25 +721,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     db_name = args.db_name or f"aftercart_bench_notifications_{os.getpid()}"
     max_seconds = pick(args.max_seconds, 1800.0, 120.0)
-
-    def on_alarm(signum, frame):
-        raise BenchTimeout(f"the benchmark exceeded {max_seconds:.0f} s")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_alarm)
-    signal.alarm(int(max_seconds))
     started = time.time()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftercart-bench-notify-")))
         bench = Bench(plan, db_name, workdir)
         stack.callback(bench.cleanup)
-        try:
-            result = bench.run()
-        except (BenchError, BenchTimeout) as exc:
-            log(f"FAILED: {exc}")
+        result = run_armed(bench.run, max_seconds, lambda signum: f"the benchmark exceeded {max_seconds:.0f} s")
+        if result is None:
             return 1
-        finally:
-            signal.alarm(0)
         report(plan, result, started)
     return 0
 

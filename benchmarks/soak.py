@@ -62,7 +62,6 @@ from urllib.parse import quote, urlencode
 from _common import (  # noqa: E402
     FIXTURES,
     BenchError,
-    BenchTimeout,
     Database,
     GunicornServer,
     Process,
@@ -77,7 +76,9 @@ from _common import (  # noqa: E402
     migrate,
     order_payload,
     proc_status,
+    run_armed,
     session_pids,
+    tiny_picker,
     wait_for,
     webhook_headers,
 )
@@ -1102,9 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=None, help="hard bound on the whole run")
     args = parser.parse_args(argv)
     tiny = args.tiny
-
-    def pick(value, full, small):
-        return value if value is not None else (small if tiny else full)
+    pick = tiny_picker(tiny)
 
     plan = Plan(
         duration=pick(args.duration, 600.0, 8.0),
@@ -1132,20 +1131,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.logs is not None:
             stack.callback(keep_logs, workdir, args.logs)  # after cleanup: the logs are complete
         stack.callback(soak.cleanup)
-
-        def on_alarm(signum, frame):
-            raise BenchTimeout(f"the soak exceeded {max_seconds:.0f} s or was stopped (signal {signum})")
-
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.signal(signal.SIGTERM, on_alarm)
-        signal.alarm(int(max_seconds))
-        try:
-            result = soak.run()
-        except (BenchError, BenchTimeout) as exc:
-            log(f"FAILED: {exc}")
+        result = run_armed(
+            soak.run,
+            max_seconds,
+            lambda signum: f"the soak exceeded {max_seconds:.0f} s or was stopped (signal {signum})",
+        )
+        if result is None:
             return 1
-        finally:
-            signal.alarm(0)
         report(plan, result, time.time() - began)
     return 0
 

@@ -39,7 +39,6 @@ import multiprocessing
 import os
 import random
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -57,14 +56,16 @@ from urllib.parse import urlencode
 
 from _common import (  # noqa: E402
     BenchError,
-    BenchTimeout,
     GunicornServer,
+    add_service_options,
+    bounded_run,
     children,
+    fill_defaults,
     free_port,
     gunicorn_settings,  # noqa: E402
     log,
     migrate,
-    time_bound,
+    resolve_loadgen,
 )
 from _common import cpu_seconds as _cpu_seconds  # noqa: E402
 from _common import proc_status as _proc_status  # noqa: E402
@@ -1492,25 +1493,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", action="store_true", help="also print a CPU profile (cProfile) of the in-process requests"
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--db-name", default="aftercart_bench_tracking")
-    parser.add_argument("--redis-db", type=int, default=13, help="Redis db number whose aftercart:* keys are used")
-    parser.add_argument(
-        "--pg-admin",
-        default=os.environ.get(
-            "AFTERCART_BENCH_PG_ADMIN",
-            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
-        ),
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"),
-        help="Redis server URL without the db number",
-    )
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end (debugging)")
-    parser.add_argument(
-        "--reuse-db",
-        action="store_true",
-        help="reuse a database kept by --keep-db when it has the same orders and shops (skips the load)",
+    add_service_options(
+        parser,
+        "aftercart_bench_tracking",
+        13,
+        redis_help="Redis server URL without the db number",
+        reuse_db_help="reuse a database kept by --keep-db when it has the same orders and shops (skips the load)",
     )
     parser.add_argument("--enforce-target", action="store_true", help="exit 3 when the p95 target is missed")
     args = parser.parse_args(argv)
@@ -1524,9 +1512,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "samples": 25 if tiny else 500,
         "workers": 2 if tiny else None,
     }
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_defaults(args, defaults)
     if args.orders < args.shops or args.shops < 1 or args.duration <= 0 or args.connections < 1 or args.samples < 1:
         parser.error("need orders >= shops >= 1, and positive --duration, --connections and --samples")
     return args
@@ -1766,12 +1752,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.loadgen == "auto":
-        args.loadgen = "wrk" if shutil.which("wrk") else "python"
-        if args.loadgen == "python":
-            log("wrk not found (apt-get install wrk): using the Python load generator")
-    elif args.loadgen == "wrk" and not shutil.which("wrk"):
-        log("wrk is not installed (apt-get install wrk)")
+    if not resolve_loadgen(args):
         return 2
     if not BARE_APP.exists():
         log(f"{BARE_APP} is missing: it is the bare baseline")
@@ -1793,24 +1774,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gunicorn settings: {settings}; load generator {plan.loadgen}; time bound {bound} s")
     workdir = Path(tempfile.mkdtemp(prefix="aftercart-bench-tracking-"))
     servers: list[Gunicorn] = []
-    exit_code = 1
-    try:
-        with time_bound(bound):
-            try:
-                exit_code = run(args, plan, services, env, settings, workdir, servers)
-            finally:
-                stop_all(servers)
-                if not args.keep_db:
-                    services.drop()
-    except BenchTimeout as exc:
-        log(str(exc))
-        exit_code = 124
-    except BenchError as exc:
-        log(f"error: {exc}")
-        exit_code = 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return exit_code
+
+    def cleanup() -> None:
+        stop_all(servers)
+        if not args.keep_db:
+            services.drop()
+
+    return bounded_run(bound, lambda: run(args, plan, services, env, settings, workdir, servers), cleanup, workdir)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import math
 import multiprocessing
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,14 +36,15 @@ from typing import Any
 
 from _common import (  # noqa: E402
     BenchError,
-    BenchTimeout,
     GunicornServer,
+    add_service_options,
+    bounded_run,
     children,
     free_port,
     gunicorn_settings,  # noqa: E402
     log,
     migrate,
-    time_bound,
+    resolve_loadgen,
 )
 from _common import cpu_seconds as _cpu_seconds  # noqa: E402
 from _common import proc_status as _proc_status  # noqa: E402
@@ -701,19 +701,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="a couple of seconds, few connections (for tests)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=None, help="wrk threads (default: 2, 1 in --tiny)")
-    parser.add_argument("--db-name", default="aftercart_bench")
-    parser.add_argument("--redis-db", type=int, default=14, help="Redis db number, flushed (default 14)")
-    parser.add_argument(
-        "--pg-admin",
-        default=os.environ.get(
-            "AFTERCART_BENCH_PG_ADMIN",
-            os.environ.get("AFTERCART_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"),
-        ),
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("AFTERCART_BENCH_REDIS", "redis://127.0.0.1:6379"),
-        help="Redis server URL without the db number",
+    add_service_options(
+        parser,
+        "aftercart_bench",
+        14,
+        redis_db_help="Redis db number, flushed (default 14)",
+        redis_help="Redis server URL without the db number",
+        keep_db=False,
     )
     parser.add_argument("--enforce-targets", action="store_true", help="exit 3 when a target is missed")
     args = parser.parse_args(argv)
@@ -732,12 +726,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.loadgen == "auto":
-        args.loadgen = "wrk" if shutil.which("wrk") else "python"
-        if args.loadgen == "python":
-            log("wrk not found (apt-get install wrk): using the Python load generator")
-    elif args.loadgen == "wrk" and not shutil.which("wrk"):
-        log("wrk is not installed (apt-get install wrk)")
+    if not resolve_loadgen(args):
         return 2
     # Time for the answers to requests sent before the end of the measured window (see the Lua script).
     grace = 1.0 if args.tiny else 5.0
@@ -760,32 +749,21 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gunicorn settings: {settings}; time bound {bound} s")
 
     workdir = Path(tempfile.mkdtemp(prefix="aftercart-bench-"))
-    exit_code = 1
-    try:
-        with time_bound(bound):
-            try:
-                background = background_cpu()
-                services.create()
-                log(f"created database {services.db_name}, flushed redis db {services.redis_db}; migrating")
-                migrate(env, timeout=120)
-                bare = bench_target("bare", "bare_app:app", plan, env, None, workdir, body, signature)
-                app = bench_target("app", "app:create_app()", plan, env, services, workdir, body, signature)
-                check = services.verify()
-                summary, consistent = report(plan, settings, bare, app, check, len(body), background)
-                exit_code = 0 if consistent else 2
-                if consistent and args.enforce_targets and not summary["targets_met"]:
-                    exit_code = 3
-            finally:
-                services.drop()
-    except BenchTimeout as exc:
-        log(str(exc))
-        exit_code = 124
-    except BenchError as exc:
-        log(f"error: {exc}")
-        exit_code = 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return exit_code
+
+    def measure() -> int:
+        background = background_cpu()
+        services.create()
+        log(f"created database {services.db_name}, flushed redis db {services.redis_db}; migrating")
+        migrate(env, timeout=120)
+        bare = bench_target("bare", "bare_app:app", plan, env, None, workdir, body, signature)
+        app = bench_target("app", "app:create_app()", plan, env, services, workdir, body, signature)
+        check = services.verify()
+        summary, consistent = report(plan, settings, bare, app, check, len(body), background)
+        if consistent and args.enforce_targets and not summary["targets_met"]:
+            return 3
+        return 0 if consistent else 2
+
+    return bounded_run(bound, measure, services.drop, workdir)
 
 
 if __name__ == "__main__":

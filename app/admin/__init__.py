@@ -59,9 +59,14 @@ __all__ = [
     "admin_locale",
     "admin_required",
     "admin_time",
+    "back_to",
+    "field_errors",
     "label",
+    "locale_arg",
     "page_context",
+    "settings_form",
     "shop_order",
+    "wants_json",
 ]
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/app", static_folder="static", static_url_path="/static")
@@ -333,11 +338,56 @@ def order_activity(order: Order, limit: int = 100) -> list[OrderActivity]:
 
 def action_answer(order: Order, ok: bool, message: str, status: int = 200):
     """A one-click action's answer: JSON for the page's fetch (a toast), or back to the order page."""
-    if request.accept_mimetypes.best == "application/json" or request.is_json:
+    if wants_json():
         return jsonify(ok=ok, message=message), status
     if not ok:
         return jsonify(ok=ok, message=message), status
     return redirect(url_for("admin.order_detail", order_id=order.id))
+
+
+# --------------------------------------------------------------------------- settings forms and their answers
+
+
+def wants_json() -> bool:
+    """The page's fetch asked (an answer as JSON), not a plain form post (a redirect back)."""
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def locale_arg() -> dict[str, str]:
+    """The `locale` this request was opened with, as given, for the redirect back to the page."""
+    return {"locale": request.args["locale"]} if request.args.get("locale") else {}
+
+
+def back_to(endpoint: str) -> Response:
+    """Back to an admin page after a plain form post, in the language it was opened in."""
+    return redirect(url_for(endpoint, **locale_arg()))
+
+
+def field_errors(errors: dict[str, str]):
+    """A save's answer when fields are wrong: each field's message key, in the admin's language, with a 422."""
+    locale = request_locale()
+    return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
+
+
+def settings_form(lists: dict[str, str] | None = None, ticks: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A save's fields: the JSON object (None when the body is not one), or the posted form, one value a field.
+    `lists` maps a many-valued field (checkboxes) to the hidden marker the page sends with it: the field is a list
+    only when the marker came (no box ticked still says "none"), and the marker is dropped. Each of `ticks` is a
+    single checkbox: with its `<name>_shown` marker it becomes True or False."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else None
+    lists = lists or {}
+    form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key not in lists}
+    for name, marker in lists.items():
+        if marker in request.form:
+            form[name] = request.form.getlist(name)
+        form.pop(marker, None)
+    for name in ticks:
+        if f"{name}_shown" in request.form:
+            form[name] = name in request.form
+        form.pop(f"{name}_shown", None)
+    return form
 
 
 @admin_bp.post("/orders/<int:order_id>/notes")

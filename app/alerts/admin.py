@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from babel.dates import format_timedelta
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
-from app.admin import admin_required, page_context
+from app.admin import admin_required, back_to, field_errors, locale_arg, page_context, settings_form, wants_json
 from app.alerts.models import KINDS, MODES, AlertSettings, MerchantAlert
 from app.alerts.services import (
     alert_settings,
@@ -33,10 +33,6 @@ ERROR_KEYS = (
     N_("alerts.error.locale"),
     N_("alerts.error.kinds"),
 )
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
 @alerts_admin_bp.get("/attention")
@@ -78,7 +74,7 @@ def attention_page():
         alerts=alerts,
         page=page,
         is_first_page=not request.args.get("after"),
-        page_args={**({"kind": kind} if kind else {}), **_locale_arg()},
+        page_args={**({"kind": kind} if kind else {}), **locale_arg()},
         handled=handled,
         orders=orders,
         kinds=KINDS,
@@ -97,13 +93,9 @@ def alert_handled(alert_id: int):
     if alert is None:
         abort(404)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(id=alert.id, handled_at=alert.handled_at.isoformat(), handled_by=alert.handled_by)
-    return redirect(url_for("alerts_admin.attention_page", **_locale_arg()))
-
-
-def _locale_arg() -> dict[str, str]:
-    return {"locale": request.args["locale"]} if request.args.get("locale") else {}
+    return back_to("alerts_admin.attention_page")
 
 
 @alerts_admin_bp.get("/alerts/settings")
@@ -161,27 +153,16 @@ def _allow_http() -> bool:
     return current_app.config["SETTINGS"].extra.get("ALERT_WEBHOOK_ALLOW_PRIVATE") == "1"
 
 
-def _form() -> dict[str, Any] | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else None
-    form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "kinds"}
-    if "kinds_shown" in request.form:
-        form["kinds"] = request.form.getlist("kinds")
-    form.pop("kinds_shown", None)
-    return form
-
-
 @alerts_admin_bp.post("/api/alerts/settings")
 @admin_required
 def save_alert_settings():
-    form = _form()
+    form = settings_form({"kinds": "kinds_shown"})
     locale = request_locale()
     if form is None:
         return jsonify(error=t(locale, "alerts.error.body")), 400
     clean, errors = validate_alert_settings(form)
     if errors:
-        return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
+        return field_errors(errors)
     shop_id = g.admin.shop.id
     settings = db.session.execute(select(AlertSettings).where(AlertSettings.shop_id == shop_id)).scalar_one_or_none()
     if settings is None:
@@ -192,9 +173,9 @@ def save_alert_settings():
     if settings.webhook_url and (settings.webhook_secret_encrypted is None or form.get("rotate_secret")):
         new_webhook_secret(settings)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(saved=True, secret=webhook_secret(settings))
-    return redirect(url_for("alerts_admin.alert_settings_page", **_locale_arg()))
+    return back_to("alerts_admin.alert_settings_page")
 
 
 @alerts_admin_bp.post("/api/alerts/test")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, render_template, url_for
 from sqlalchemy import func, select
 
-from app.admin import admin_required, page_context, shop_order
+from app.admin import admin_required, back_to, field_errors, page_context, settings_form, shop_order, wants_json
 from app.extensions import db
 from app.i18n import request_locale, t
 from app.inserts.jobs import build_insert_batch
@@ -25,14 +25,6 @@ from app.jobs import enqueue_after_commit, job_id
 from app.orders.models import Order
 
 inserts_admin_bp = Blueprint("inserts_admin", __name__, url_prefix="/app")
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def _locale_arg() -> dict[str, str]:
-    return {"locale": request.args["locale"]} if request.args.get("locale") else {}
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -83,35 +75,21 @@ def inserts_page():
 @admin_required
 def save_settings():
     locale = request_locale()
-    form = _form()
+    form = settings_form({"codes": "codes_shown"}, ticks=("packing_slip",))
     if form is None:
         return jsonify(error=t(locale, "inserts.error.body")), 400
     clean, errors = validate_insert_settings(form)
     if errors:
-        return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
+        return field_errors(errors)
     current = insert_settings(db.session, g.admin.shop.id)
     before = (list(current.codes or []), bool(current.packing_slip))
     settings = save_insert_settings(db.session, g.admin.shop.id, clean)
     if settings.packing_slip and (list(settings.codes or []), True) != before:
         refill_insert_links(g.admin.shop.id)  # switched on, or other codes: the packing slip follows
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(saved=True)
-    return redirect(url_for("inserts_admin.inserts_page", **_locale_arg()))
-
-
-def _form() -> dict[str, Any] | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else None
-    form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "codes"}
-    if "codes_shown" in request.form:
-        form["codes"] = request.form.getlist("codes")
-    if "packing_slip_shown" in request.form:
-        form["packing_slip"] = "packing_slip" in request.form
-    form.pop("codes_shown", None)
-    form.pop("packing_slip_shown", None)
-    return form
+    return back_to("inserts_admin.inserts_page")
 
 
 @inserts_admin_bp.get("/orders/<int:order_id>/insert.pdf")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template
 from sqlalchemy import func, select
 
-from app.admin import admin_required, page_context
+from app.admin import admin_required, back_to, field_errors, page_context, settings_form, wants_json
 from app.extensions import db
 from app.i18n import N_, format_moment, request_locale, t, zone
 from app.integrations.catalogue import CATALOGUE, CATALOGUE_VERSION, EVENT_NAMES
@@ -43,14 +43,6 @@ LABEL_KEYS = (
     N_("integrations.status.failed"),
     N_("integrations.status.skipped"),
 )
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def _locale_arg() -> dict[str, str]:
-    return {"locale": request.args["locale"]} if request.args.get("locale") else {}
 
 
 def _allow_private() -> bool:
@@ -133,17 +125,6 @@ def validate(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return clean, errors
 
 
-def _form() -> dict[str, Any] | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else None
-    form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "events"}
-    if "events_shown" in request.form:
-        form["events"] = request.form.getlist("events")
-    form.pop("events_shown", None)
-    return form
-
-
 def _settings_row(shop_id: int) -> IntegrationSettings:
     settings = integration_settings(db.session, shop_id)
     if settings is None:
@@ -155,13 +136,13 @@ def _settings_row(shop_id: int) -> IntegrationSettings:
 @integrations_admin_bp.post("/api/integrations")
 @admin_required
 def save_integrations():
-    form = _form()
+    form = settings_form({"events": "events_shown"})
     locale = request_locale()
     if form is None:
         return jsonify(error=t(locale, "integrations.error.body")), 400
     clean, errors = validate(form)
     if errors:
-        return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
+        return field_errors(errors)
     settings = _settings_row(g.admin.shop.id)
     if "webhook_url" in clean:
         settings.webhook_url = clean["webhook_url"]
@@ -172,9 +153,9 @@ def save_integrations():
     if settings.webhook_url and (settings.webhook_secret_encrypted is None or form.get("rotate_secret")):
         new_webhook_secret(settings)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(saved=True, secret=webhook_secret(settings), active=active_destinations(settings))
-    return redirect(url_for("integrations_admin.integrations_page", **_locale_arg()))
+    return back_to("integrations_admin.integrations_page")
 
 
 @integrations_admin_bp.post("/api/integrations/<destination>/on")
@@ -186,9 +167,9 @@ def turn_destination_on(destination: str):
     settings = _settings_row(g.admin.shop.id)
     turn_back_on(settings, destination)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(active=active_destinations(settings))
-    return redirect(url_for("integrations_admin.integrations_page", **_locale_arg()))
+    return back_to("integrations_admin.integrations_page")
 
 
 @integrations_admin_bp.post("/api/integrations/<destination>/test")

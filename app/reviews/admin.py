@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 from sqlalchemy import func, select
 
-from app.admin import admin_required, page_context
+from app.admin import admin_required, back_to, field_errors, page_context, settings_form, wants_json
 from app.extensions import db
 from app.i18n import N_, request_locale, t
 from app.reviews.models import Review, ReviewPhoto, ReviewReply, ReviewRequest
@@ -38,15 +38,6 @@ LABEL_KEYS = (
     N_("reviews.admin.reply_public"),
     N_("reviews.admin.reply_private"),
 )
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def _back() -> Response:
-    keep = {"locale": request.args["locale"]} if request.args.get("locale") else {}
-    return redirect(url_for("reviews_admin.reviews_page", **keep))
 
 
 def _int_arg(name: str) -> int | None:
@@ -103,18 +94,6 @@ def reviews_page():
     )
 
 
-def _form() -> dict[str, Any] | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else None
-    return {key: request.form.get(key) for key in request.form}
-
-
-def _errors(exc: ReviewInputError) -> Response:
-    locale = request_locale()
-    return jsonify(errors={field: t(locale, key) for field, key in exc.errors.items()}), 422
-
-
 def _review_or_404(review_id: int) -> Review:
     review = find_review(db.session, g.admin.shop.id, review_id)
     if review is None:
@@ -125,23 +104,23 @@ def _review_or_404(review_id: int) -> Review:
 @reviews_admin_bp.post("/api/reviews/<int:review_id>/moderate")
 @admin_required
 def moderate(review_id: int):
-    form = _form() or {}
+    form = settings_form() or {}
     review = _review_or_404(review_id)
     try:
         moderate_review(db.session, review, str(form.get("status") or ""), g.admin.user_id, form.get("reason"))
     except ReviewInputError as exc:
         db.session.rollback()
-        return _errors(exc)
+        return field_errors(exc.errors)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(id=review.id, status=review.status)
-    return _back()
+    return back_to("reviews_admin.reviews_page")
 
 
 @reviews_admin_bp.post("/api/reviews/<int:review_id>/reply")
 @admin_required
 def reply(review_id: int):
-    form = _form() or {}
+    form = settings_form() or {}
     review = _review_or_404(review_id)
     try:
         made = reply_to_review(
@@ -153,17 +132,17 @@ def reply(review_id: int):
         )
     except ReviewInputError as exc:
         db.session.rollback()
-        return _errors(exc)
+        return field_errors(exc.errors)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(id=made.id, public=made.is_public)
-    return _back()
+    return back_to("reviews_admin.reviews_page")
 
 
 @reviews_admin_bp.post("/api/reviews/settings")
 @admin_required
 def save_settings():
-    form = _form()
+    form = settings_form()
     if form is None:
         return jsonify(error=t(request_locale(), "reviews.error.request")), 400
     if "is_enabled_shown" in form:
@@ -172,13 +151,13 @@ def save_settings():
         settings = save_review_settings(db.session, g.admin.shop.id, form)
     except ReviewInputError as exc:
         db.session.rollback()
-        return _errors(exc)
+        return field_errors(exc.errors)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(
             delay_days=settings.delay_days, fallback_days=settings.fallback_days, is_enabled=settings.is_enabled
         )
-    return _back()
+    return back_to("reviews_admin.reviews_page")
 
 
 @reviews_admin_bp.get("/reviews/photos/<int:photo_id>")

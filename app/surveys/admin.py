@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, render_template, request
 from sqlalchemy import select
 
-from app.admin import admin_required, page_context
+from app.admin import admin_required, back_to, field_errors, page_context, settings_form, wants_json
 from app.extensions import db
 from app.i18n import N_, format_moment, request_locale, t, zone
 from app.orders.models import Order
@@ -34,14 +34,6 @@ LABEL_KEYS = (
     N_("survey.via.tracking_page"),
     N_("survey.via.follow_up"),
 )
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def _locale_arg() -> dict[str, str]:
-    return {"locale": request.args["locale"]} if request.args.get("locale") else {}
 
 
 @surveys_admin_bp.get("/surveys")
@@ -85,12 +77,8 @@ def surveys_page():
 
 
 def _form() -> dict[str, Any] | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else None
-    form: dict[str, Any] = {key: request.form.get(key) for key in request.form if key not in ("channels", "shown")}
-    if "shown" in request.form:
-        form["channels"] = request.form.getlist("channels")
+    form = settings_form({"channels": "shown"})
+    if form is not None and "shown" in request.form:  # the page's form: an unticked switch sends nothing
         form.setdefault("is_enabled", "0")
     return form
 
@@ -104,12 +92,12 @@ def save_settings():
         return jsonify(error=t(locale, "survey.error.body")), 400
     clean, errors = validate_settings(form)
     if errors:
-        return jsonify(errors={field: t(locale, key) for field, key in errors.items()}), 422
+        return field_errors(errors)
     settings = save_survey_settings(db.session, g.admin.shop.id, clean)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify(saved=True, settings=settings.as_dict())
-    return redirect(url_for("surveys_admin.surveys_page", **_locale_arg()))
+    return back_to("surveys_admin.surveys_page")
 
 
 @surveys_admin_bp.post("/surveys/<int:survey_id>/handled")
@@ -119,9 +107,9 @@ def detractor_handled(survey_id: int):
     if survey is None:
         abort(404)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         handled = survey.detractor_handled_at
         return jsonify(
             id=survey.id, handled_at=handled.isoformat() if handled else None, handled_by=survey.detractor_handled_by
         )
-    return redirect(url_for("surveys_admin.surveys_page", **_locale_arg()))
+    return back_to("surveys_admin.surveys_page")
