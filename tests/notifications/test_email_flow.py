@@ -295,7 +295,9 @@ def test_a_shipped_email_costs_few_statements(mail_app, send, smtp, redis_conn):
     webhook_job = _statements_of(mail_app, redis_conn, ("webhooks", "default"))
     send_job = _statements_of(mail_app, redis_conn, ("notifications",))
     assert [m["Subject"] for m in smtp.mailbox.messages][-1] == "Your order #1001 is on its way"
-    assert len(webhook_job) <= 20, webhook_job  # 29 before this was counted; 19 before review_plans
+    # 29 before this was counted; 19 before review_plans; 21 since a shipped parcel looks up the content library
+    # (its questions and answers are released when the parcel ships)
+    assert len(webhook_job) <= 21, webhook_job
     assert send_job.count("UPDATE") == 2
     assert len(send_job) <= 8, send_job  # 15 before this was counted
 
